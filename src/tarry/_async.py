@@ -1,0 +1,185 @@
+"""The async driver: one loop for asyncio and trio.
+
+The running library is found at call time, and its own clock and sleep are used, so
+trio's ``MockClock`` and asyncio's loop time both work. Only ``Exception`` is offered to
+the core: cancellation (``asyncio.CancelledError``, ``trio.Cancelled``) and
+``KeyboardInterrupt`` are ``BaseException`` and pass through untouched. The driver
+starts no task and no thread, so nothing is left running when it is cancelled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import random
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar, cast
+
+from ._backoff import Backoff
+from ._base import UNSET, WaitBase, make_policy
+from ._budget import reset_budget, set_budget
+from ._core import Action, Fail, Machine, PollAfter, Raise, Succeed, TimeOut
+from ._policy import Policy, RetryOn, Timeout
+from ._spec import Spec
+
+__all__ = ["AsyncClock", "AsyncWait", "async_wait", "running_clock"]
+
+T = TypeVar("T")
+
+AsyncCallback = Callable[[T], object]
+
+
+class AsyncClock(Protocol):
+    """Monotonic time and an awaitable sleep."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> Awaitable[None]: ...
+
+
+class _AsyncioClock:
+    __slots__ = ("now", "sleep")
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self.now = asyncio.get_running_loop().time
+        self.sleep = asyncio.sleep
+
+
+class _TrioClock:
+    __slots__ = ("now", "sleep")
+
+    def __init__(self) -> None:
+        import trio
+
+        self.now = trio.current_time
+        self.sleep = trio.sleep
+
+
+def running_clock() -> AsyncClock:
+    """The clock of the async library running this task: trio's or asyncio's."""
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:
+            pass
+        else:
+            return _TrioClock()
+    try:
+        return _AsyncioClock()
+    except RuntimeError:
+        raise RuntimeError(
+            "tarry's async waits need a running asyncio or trio event loop"
+        ) from None
+
+
+async def run(
+    poll: Callable[[], Awaitable[T]],
+    machine: Machine[T],
+    clock: AsyncClock | None,
+    callback: AsyncCallback[T] | None,
+    retry_after: float | None = None,
+) -> T:
+    """Drive ``machine`` to the end: the whole async driver."""
+    if clock is None:
+        clock = running_clock()
+    now, sleep = clock.now, clock.sleep
+    action: Action = machine.start(now(), retry_after)
+    while True:
+        if type(action) is PollAfter:
+            await sleep(action.delay)
+            token = set_budget(action.request_timeout)
+            try:
+                entity = await poll()
+            except Exception as error:
+                action = machine.poll_failed(error, now())
+                continue
+            finally:
+                reset_budget(token)
+            action = machine.polled(entity, now())
+            if callback is not None and action.notify:
+                shown = callback(entity)
+                if inspect.isawaitable(shown):
+                    await shown
+        elif type(action) is Succeed:
+            return cast(T, action.entity)
+        elif type(action) is Raise:
+            raise action.error
+        else:
+            assert isinstance(action, (Fail, TimeOut))
+            raise action.exception()
+
+
+class AsyncWait(WaitBase[T]):
+    """A long-running operation to wait on from asyncio or trio.
+
+    The twin of ``Wait``: ``poll`` is an async function, ``result()`` is awaited, and the
+    callback may be a plain or an async function. ``clock`` defaults to the running
+    library's; pass ``tarry.testing.AsyncFakeClock`` to run on virtual time.
+    """
+
+    __slots__ = ("_clock",)
+
+    def __init__(
+        self,
+        poll: Callable[[], Awaitable[T]],
+        spec: Spec[T],
+        *,
+        response: Any = None,
+        policy: Policy | None = None,
+        clock: AsyncClock | None = None,
+        rng: random.Random | None = None,
+        retry_after: float | None = None,
+        **bound: Any,
+    ) -> None:
+        super().__init__(
+            poll,
+            spec,
+            response=response,
+            policy=policy,
+            rng=rng,
+            retry_after=retry_after,
+            **bound,
+        )
+        self._clock = clock
+
+    async def result(
+        self,
+        timeout: Timeout = UNSET,
+        callback: AsyncCallback[T] | None = None,
+    ) -> T:
+        """Wait until the operation succeeds and return its last entity.
+
+        Same rules as ``Wait.result``; cancellation of the calling task ends the wait at
+        once and propagates.
+        """
+        machine = self._machine(timeout)
+        return await run(self._poll, machine, self._clock, callback, self._retry_after)
+
+
+async def async_wait(
+    poll: Callable[[], Awaitable[T]],
+    spec: Spec[T],
+    *,
+    timeout: Timeout = UNSET,
+    callback: AsyncCallback[T] | None = None,
+    backoff: Backoff | None = None,
+    retry_on: RetryOn | None = UNSET,
+    clock: AsyncClock | None = None,
+    rng: random.Random | None = None,
+    policy: Policy | None = None,
+    max_retry_after: float = UNSET,
+    request_floor: float = UNSET,
+) -> T:
+    """The async twin of ``tarry.wait``."""
+    merged = make_policy(
+        policy,
+        timeout=timeout,
+        backoff=backoff,
+        retry_on=retry_on,
+        max_retry_after=max_retry_after,
+        request_floor=request_floor,
+    )
+    return await run(poll, Machine(spec, merged, rng), clock, callback)

@@ -1,0 +1,435 @@
+"""The sans-IO core: every decision a wait makes, and nothing else.
+
+Theory of operation
+===================
+
+A wait is a conversation between a *driver*, which owns a clock, a way to sleep and a
+way to poll, and this *machine*, which owns none of them. The driver reports facts in
+the past tense and the machine answers with what to do next:
+
+    driver                              machine
+    ------                              -------
+    start(now)                     ->   PollAfter(delay=0)
+    (sleeps 0 s, polls)
+    polled(entity, now)            ->   PollAfter(delay=1.4)      still going
+    (sleeps 1.4 s, polls; it fails)
+    poll_failed(error, now)        ->   PollAfter(delay=2.9)      a transient error
+    ...
+    polled(entity, now)            ->   Succeed(entity) | Fail(...) | TimeOut(...)
+    poll_failed(error, now)        ->   Raise(error)              not transient
+
+``now`` is monotonic time in seconds from whatever clock the driver trusts (asyncio's
+loop, trio's clock, ``time.monotonic``, a fake). The machine never reads a clock, never
+sleeps and never polls, so the same machine serves every driver and can be tested by
+handing it numbers.
+
+The rules
+=========
+
+1. Time is what the driver says it is. The deadline is ``start + timeout``, fixed once.
+2. A sleep never ends past the deadline: a longer delay is cut to the time left, and
+   the poll after it is marked ``final``.
+3. A poll that is still not done at or after the deadline ends the wait with a timeout,
+   unless it was a success: an operation that finished while we slept succeeded. Since
+   sleeps are cut to the deadline, the last poll happens *at* the deadline (the final
+   poll); no poll is scheduled after it. Only time ends a wait: no cap on poll count.
+4. A server's Retry-After raises the next delay to at least its value, clamped to
+   ``max_retry_after`` and then to the time left (rule 2). Nonsense hints (negative,
+   NaN) are ignored; infinite ones are clamped.
+5. Each poll is given ``request_timeout`` seconds: the time left after its sleep, but
+   never less than ``request_floor``, so a final poll at the deadline can complete.
+6. A poll error that ``retry_on`` accepts is transient: it is backed off exactly like a
+   "still going" entity, within the same deadline, and a timeout then names it.
+   Any other error ends the wait as it is (``Raise``).
+7. A finished machine stays finished: feeding it again is a ``UsageError``.
+
+Which phase follows which fact is the table ``TRANSITIONS`` below; the docs draw the
+state diagram from it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import math
+import random
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, ClassVar, Generic, TypeVar
+
+from ._errors import OperationFailed, OperationTimedOut, UsageError
+from ._policy import Policy, retry_test
+from ._spec import Outcome, Spec, show_state
+
+__all__ = [
+    "TRANSITIONS",
+    "Action",
+    "Event",
+    "Fail",
+    "Machine",
+    "Phase",
+    "PollAfter",
+    "Raise",
+    "Succeed",
+    "TimeOut",
+]
+
+T = TypeVar("T")
+
+logger = logging.getLogger("tarry")
+
+
+class Phase(enum.Enum):
+    """Where the machine is. Only ``WAITING`` accepts poll results."""
+
+    NEW = "new"
+    WAITING = "waiting"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed out"
+    ERRORED = "errored"
+
+
+class Event(enum.Enum):
+    """A fact from the driver, once the machine has classified it."""
+
+    START = "start"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    STILL_GOING = "still going"
+    TRANSIENT_ERROR = "transient error"
+    OUT_OF_TIME = "out of time"
+    FATAL_ERROR = "fatal error"
+
+
+TRANSITIONS: dict[tuple[Phase, Event], Phase] = {
+    (Phase.NEW, Event.START): Phase.WAITING,
+    (Phase.WAITING, Event.STILL_GOING): Phase.WAITING,
+    (Phase.WAITING, Event.TRANSIENT_ERROR): Phase.WAITING,
+    (Phase.WAITING, Event.SUCCESS): Phase.SUCCEEDED,
+    (Phase.WAITING, Event.FAILURE): Phase.FAILED,
+    (Phase.WAITING, Event.OUT_OF_TIME): Phase.TIMED_OUT,
+    (Phase.WAITING, Event.FATAL_ERROR): Phase.ERRORED,
+}
+"""Every allowed (phase, event) pair and the phase it leads to; nothing else is allowed."""
+
+
+# ---------------------------------------------------------------------------------------
+# Actions: what the driver must do next. Small, frozen, and compared by value so traces
+# from different drivers can be checked against each other.
+
+
+@dataclass(frozen=True, slots=True)
+class PollAfter:
+    """Sleep ``delay`` seconds (0 means now), then poll, giving the request
+    ``request_timeout`` seconds (``None``: no deadline). ``final`` marks the poll at the
+    deadline: if it is not a success, the wait times out."""
+
+    delay: float
+    request_timeout: float | None
+    final: bool
+    notify: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, slots=True)
+class Succeed(Generic[T]):
+    """The operation succeeded: return ``entity``."""
+
+    entity: T
+    notify: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """The operation failed: raise ``exception()``."""
+
+    entity: Any
+    state: Any
+    message: str | None
+    text: str
+    notify: ClassVar[bool] = True
+
+    def exception(self) -> OperationFailed:
+        return OperationFailed(
+            self.text, entity=self.entity, state=self.state, message=self.message
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOut:
+    """Time ran out: raise ``exception()``."""
+
+    timeout: float
+    elapsed: float
+    attempts: int
+    entity: Any
+    state: Any
+    message: str | None
+    last_error: Exception | None
+    text: str
+    notify: ClassVar[bool] = True
+
+    def exception(self) -> OperationTimedOut:
+        return OperationTimedOut(
+            self.text,
+            timeout=timedelta(seconds=self.timeout),
+            elapsed=timedelta(seconds=self.elapsed),
+            attempts=self.attempts,
+            entity=self.entity,
+            state=self.state,
+            message=self.message,
+            last_error=self.last_error,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    """A poll error that is not transient: re-raise ``error`` unchanged."""
+
+    error: Exception
+    notify: ClassVar[bool] = True
+
+
+Action = PollAfter | Succeed[Any] | Fail | TimeOut | Raise
+
+_NO_ENTITY: Any = object()
+
+
+def _clean_hint(hint: object, cap: float) -> float | None:
+    """A usable Retry-After in seconds, or None (rule 4)."""
+    if hint is None or isinstance(hint, bool) or not isinstance(hint, (int, float)):
+        return None
+    try:
+        seconds = float(hint)
+    except OverflowError:  # an int too large for a float: "very long"
+        return cap
+    if math.isnan(seconds) or seconds < 0:
+        return None
+    return min(seconds, cap)
+
+
+class Machine(Generic[T]):
+    """The decisions of one wait, driven by facts and the current time.
+
+    Build one per wait: ``Machine(spec, policy, rng)``, then ``start(now)`` and feed it
+    each poll's result with ``polled`` or ``poll_failed``. Each call returns the next
+    action. ``rng`` draws the backoff jitter; seed it to make delays reproducible.
+    """
+
+    __slots__ = (
+        "_attempts",
+        "_backoff",
+        "_deadline",
+        "_entity",
+        "_final",
+        "_floor",
+        "_is_transient",
+        "_last_error",
+        "_max_hint",
+        "_message",
+        "_phase",
+        "_previous",
+        "_rng",
+        "_sleeps",
+        "_start",
+        "_state",
+        "_timeout",
+        "policy",
+        "spec",
+    )
+
+    def __init__(
+        self, spec: Spec[T], policy: Policy | None = None, rng: random.Random | None = None
+    ) -> None:
+        if not isinstance(spec, Spec):
+            raise TypeError(f"spec must be a tarry.Spec, not {type(spec).__name__}")
+        policy = Policy() if policy is None else policy
+        if not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a tarry.Policy, not {type(policy).__name__}")
+        self.spec = spec
+        self.policy = policy
+        self._rng = random.Random() if rng is None else rng
+        self._timeout = policy.timeout_seconds
+        self._backoff = policy.backoff
+        self._is_transient = retry_test(policy.retry_on)
+        self._max_hint = float(policy.max_retry_after)
+        self._floor = float(policy.request_floor)
+        self._phase = Phase.NEW
+        self._start = 0.0
+        self._deadline: float | None = None
+        self._attempts = 0
+        self._sleeps = 0
+        self._previous = 0.0
+        self._final = False
+        self._entity: Any = _NO_ENTITY
+        self._state: Hashable | None = None
+        self._message: str | None = None
+        self._last_error: Exception | None = None
+
+    # -- what the driver can read -------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        return self._phase
+
+    @property
+    def attempts(self) -> int:
+        """Polls reported so far, entities and errors alike."""
+        return self._attempts
+
+    @property
+    def deadline(self) -> float | None:
+        """The monotonic time at which the wait ends, or None with no timeout."""
+        return self._deadline
+
+    # -- facts from the driver ----------------------------------------------------------
+
+    def start(self, now: float, retry_after: float | None = None) -> PollAfter:
+        """The wait begins at ``now``. ``retry_after`` delays the first poll (a 202's hint)."""
+        self._advance(Event.START)
+        self._start = now
+        if self._timeout is not None:
+            self._deadline = now + self._timeout
+        hint = _clean_hint(retry_after, self._max_hint)
+        return self._schedule(now, hint or 0.0)
+
+    def polled(self, entity: T, now: float, retry_after: float | None = None) -> Action:
+        """A poll returned ``entity`` at ``now``. A hint passed here overrides the spec's."""
+        self._expect_waiting()
+        spec = self.spec
+        state = spec.read_state(entity)
+        outcome = spec.judge(entity, state)
+        self._attempts += 1
+        self._entity = entity
+        self._state = state
+        self._last_error = None
+        if outcome is Outcome.SUCCEEDED:
+            self._advance(Event.SUCCESS)
+            return Succeed(entity)
+        self._message = spec.read_message(entity)
+        if outcome is not Outcome.STILL_GOING:
+            self._advance(Event.FAILURE)
+            return self._fail(entity, state, outcome)
+        if retry_after is None:
+            retry_after = spec.read_retry_after(entity)
+        return self._again(now, retry_after)
+
+    def poll_failed(self, error: Exception, now: float, retry_after: float | None = None) -> Action:
+        """A poll raised ``error`` at ``now``. Its ``retry_after`` attribute, if any, is a hint."""
+        self._expect_waiting()
+        self._attempts += 1
+        if not self._is_transient(error):
+            self._advance(Event.FATAL_ERROR)
+            return Raise(error)
+        self._last_error = error
+        if retry_after is None:
+            retry_after = getattr(error, "retry_after", None)
+        return self._again(now, retry_after)
+
+    # -- the decisions ------------------------------------------------------------------
+
+    def _again(self, now: float, hint: object) -> PollAfter | TimeOut:
+        """Still going (or a transient error): back off, or time out (rules 2, 3, 4, 6)."""
+        deadline = self._deadline
+        if self._final or (deadline is not None and now >= deadline):
+            self._advance(Event.OUT_OF_TIME)
+            return self._time_out(now)
+        self._advance(Event.STILL_GOING if self._last_error is None else Event.TRANSIENT_ERROR)
+        self._sleeps += 1
+        delay = self._backoff.delay(self._sleeps, self._previous, self._rng)
+        if not (delay >= 0 and delay != math.inf):  # also catches NaN
+            raise ValueError(f"backoff gave an invalid delay: {delay!r}")
+        cleaned = _clean_hint(hint, self._max_hint)
+        if cleaned is not None and cleaned > delay:
+            delay = cleaned
+        action = self._schedule(now, delay)
+        if logger.isEnabledFor(logging.DEBUG):
+            self._log(action)
+        return action
+
+    def _schedule(self, now: float, delay: float) -> PollAfter:
+        deadline = self._deadline
+        if deadline is None:
+            self._previous = delay
+            return PollAfter(delay, None, False)
+        left = deadline - now
+        if delay >= left:
+            delay = max(left, 0.0)
+            self._final = True
+        self._previous = delay
+        request_timeout = left - delay
+        if request_timeout < self._floor:
+            request_timeout = self._floor
+        return PollAfter(delay, request_timeout, self._final)
+
+    def _fail(self, entity: T, state: Hashable | None, outcome: Outcome) -> Fail:
+        spec = self.spec
+        got = show_state(state)
+        if outcome is Outcome.UNEXPECTED:
+            got += " (not a state it passes through on the way)"
+        text = f"{spec.name} failed to reach {spec.goal}, got {got}"
+        if self._message:
+            text += f": {self._message}"
+        return Fail(entity, state, self._message, text)
+
+    def _time_out(self, now: float) -> TimeOut:
+        timeout = self._timeout if self._timeout is not None else 0.0
+        elapsed = max(now - self._start, 0.0)
+        text = f"timed out after {timedelta(seconds=timeout)}: {self._last_words()}"
+        entity = None if self._entity is _NO_ENTITY else self._entity
+        return TimeOut(
+            timeout,
+            elapsed,
+            self._attempts,
+            entity,
+            self._state,
+            self._message,
+            self._last_error,
+            text,
+        )
+
+    def _last_words(self) -> str:
+        """What the timeout message ends with: the last error, else the last message."""
+        name = self.spec.name
+        if self._last_error is not None:
+            error = self._last_error
+            detail = str(error) or type(error).__name__
+            return f"{name}: last error: {detail}"
+        if self._entity is _NO_ENTITY:
+            return f"{name}: no reply yet"
+        shown = f"{name} is {show_state(self._state)}"
+        return f"{shown}: {self._message}" if self._message else shown
+
+    # -- bookkeeping --------------------------------------------------------------------
+
+    def _advance(self, event: Event) -> None:
+        try:
+            self._phase = TRANSITIONS[self._phase, event]
+        except KeyError:
+            raise UsageError(
+                f"cannot take {event.value!r} in phase {self._phase.value!r}"
+            ) from None
+
+    def _expect_waiting(self) -> None:
+        if self._phase is not Phase.WAITING:
+            if self._phase is Phase.NEW:
+                raise UsageError("call start(now) before reporting a poll")
+            raise UsageError(f"the wait is over ({self._phase.value}); start a new Machine")
+
+    def _log(self, action: PollAfter) -> None:
+        if self._last_error is not None:
+            what = f"error {self._last_error!r}"
+        else:
+            what = show_state(self._state)
+            if self._message:
+                what += f" ({self._message})"
+        final = ", the final poll" if action.final else ""
+        logger.debug(
+            "%s: poll %d: %s; next poll in %.3f s%s",
+            self.spec.name,
+            self._attempts,
+            what,
+            action.delay,
+            final,
+        )

@@ -1,0 +1,118 @@
+"""Timeout, backoff and which poll errors are worth retrying: the knobs of a wait."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import cast
+
+from ._backoff import Backoff, Linear
+
+__all__ = [
+    "DEFAULT_MAX_RETRY_AFTER",
+    "DEFAULT_REQUEST_FLOOR",
+    "DEFAULT_TIMEOUT",
+    "Policy",
+    "RetryOn",
+    "Timeout",
+    "as_seconds",
+    "retry_test",
+]
+
+DEFAULT_TIMEOUT = timedelta(minutes=20)
+"""How long a wait lasts when the caller does not say: 20 minutes, as in the Databricks SDK."""
+
+DEFAULT_MAX_RETRY_AFTER = 300.0
+"""The longest delay a server's Retry-After may impose, in seconds."""
+
+DEFAULT_REQUEST_FLOOR = 1.0
+"""The least time a poll request is given, in seconds, even at the deadline.
+
+A poll at the deadline with zero time left could never complete, so each request gets
+at least this much; a wait can overrun its deadline by at most this floor.
+"""
+
+Timeout = timedelta | float | int | None
+RetryOn = type[BaseException] | tuple[type[BaseException], ...] | Callable[[Exception], bool]
+
+
+def as_seconds(timeout: Timeout, name: str = "timeout") -> float | None:
+    """Seconds from a ``timedelta`` or a number; ``None`` stays ``None`` (no deadline)."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, timedelta):
+        seconds = timeout.total_seconds()
+    elif isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"{name} must be a timedelta, a number of seconds or None, not {type(timeout).__name__}"
+        )
+    else:
+        seconds = float(timeout)
+    if math.isnan(seconds):
+        raise ValueError(f"{name} must not be NaN")
+    if math.isinf(seconds):
+        raise ValueError(f"{name} must be finite; use None to wait without a deadline")
+    if seconds < 0:
+        raise ValueError(f"{name} must be non-negative")
+    return seconds
+
+
+def _never(error: Exception) -> bool:
+    return False
+
+
+def retry_test(retry_on: RetryOn | None) -> Callable[[Exception], bool]:
+    """Turn exception types or a predicate into one predicate."""
+    if retry_on is None:
+        return _never
+    if isinstance(retry_on, type) and issubclass(retry_on, BaseException):
+        kinds: tuple[type[BaseException], ...] = (retry_on,)
+    elif isinstance(retry_on, tuple):
+        if not all(isinstance(k, type) and issubclass(k, BaseException) for k in retry_on):
+            raise TypeError("retry_on must hold exception types only")
+        kinds = retry_on
+    elif callable(retry_on):
+        return cast(Callable[[Exception], bool], retry_on)
+    else:
+        raise TypeError("retry_on must be exception types or a predicate on the error")
+    if not kinds:
+        return _never
+
+    def is_kind(error: Exception) -> bool:
+        return isinstance(error, kinds)
+
+    return is_kind
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Everything about a wait that is not the operation itself.
+
+    ``timeout`` is a ``timedelta`` or seconds; ``None`` waits with no deadline at all
+    (never a hidden default). ``retry_on`` names the poll errors that are transient:
+    exception types or a predicate. Cancellation is never offered to it.
+    """
+
+    timeout: Timeout = DEFAULT_TIMEOUT
+    backoff: Backoff = field(default_factory=Linear)
+    retry_on: RetryOn | None = None
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
+    request_floor: float = DEFAULT_REQUEST_FLOOR
+
+    def __post_init__(self) -> None:
+        as_seconds(self.timeout)
+        if not callable(getattr(self.backoff, "delay", None)):
+            raise TypeError("backoff must have a delay(n, previous, rng) method")
+        retry_test(self.retry_on)
+        for name in ("max_retry_after", "request_floor"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise TypeError(f"{name} must be a number of seconds")
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be finite and non-negative")
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        return as_seconds(self.timeout)

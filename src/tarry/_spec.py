@@ -1,0 +1,177 @@
+"""How to read an operation: its state, its message, and which states end the wait.
+
+A ``Spec`` is written once by whoever knows the operation (usually an SDK author) and
+used by every wait on it. It never does I/O; it only looks at entities already polled.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Collection, Hashable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from ._errors import UnreadableEntity
+
+__all__ = ["Outcome", "Spec", "show_state"]
+
+T = TypeVar("T")
+
+StateSet = Collection[Hashable]
+Condition = Callable[[T], bool]
+
+
+class Outcome(enum.Enum):
+    """What one polled entity says about the operation."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    UNEXPECTED = "unexpected"  # a state outside ``pending``: a dead end nobody listed
+    STILL_GOING = "still going"
+
+
+def show_state(state: object) -> str:
+    """A state as people read it: an enum's value (or name), never its repr."""
+    if isinstance(state, enum.Enum):
+        return state.value if isinstance(state.value, str) else state.name
+    return str(state)
+
+
+def _no_message(entity: object) -> None:
+    return None
+
+
+def _as_test(
+    name: str, what: StateSet | Condition[T]
+) -> tuple[frozenset[Hashable], Condition[T] | None]:
+    if callable(what):
+        return frozenset(), what
+    if isinstance(what, (str, bytes)):
+        raise TypeError(f"{name} must be a collection of states or a predicate, not a string")
+    try:
+        return frozenset(what), None
+    except TypeError:
+        raise TypeError(
+            f"{name} must be a collection of hashable states or a predicate on the entity"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Spec(Generic[T]):
+    """How to read entities of one kind of operation.
+
+    ``success`` and ``failure`` are each a collection of states or a predicate on the
+    entity (a job run that is TERMINATED *and* whose result is FAILED needs a predicate).
+    A ``None`` state means "not known yet": the wait goes on. If ``pending`` is given, it
+    lists every state that means "still going", and any other state that is neither a
+    success nor a failure fails the wait at once, named in the message: a cancelled or
+    deleted resource never comes back, so waiting for the deadline would only waste time.
+
+    ``retry_after`` reads a server's hint (seconds until it is worth asking again) from
+    an entity; the core raises the next delay to at least that much.
+    """
+
+    name: str
+    state: Callable[[T], Hashable | None]
+    message: Callable[[T], object] | None = None
+    success: StateSet | Condition[T] = ()
+    failure: StateSet | Condition[T] = ()
+    pending: StateSet | None = None
+    retry_after: Callable[[T], float | None] | None = None
+    goal: str | None = None
+    _success_states: frozenset[Hashable] = field(init=False, repr=False, compare=False)
+    _success_test: Condition[T] | None = field(init=False, repr=False, compare=False)
+    _failure_states: frozenset[Hashable] = field(init=False, repr=False, compare=False)
+    _failure_test: Condition[T] | None = field(init=False, repr=False, compare=False)
+    _pending_states: frozenset[Hashable] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError("name must be a non-empty string")
+        if not callable(self.state):
+            raise TypeError("state must be a function from an entity to its state")
+        if self.message is not None and not callable(self.message):
+            raise TypeError("message must be a function from an entity to its message, or None")
+        success_states, success_test = _as_test("success", self.success)
+        failure_states, failure_test = _as_test("failure", self.failure)
+        if not success_states and success_test is None:
+            raise ValueError("success must name at least one state or be a predicate")
+        overlap = success_states & failure_states
+        if overlap:
+            shown = ", ".join(sorted(show_state(s) for s in overlap))
+            raise ValueError(f"states cannot both succeed and fail: {shown}")
+        pending = None
+        if self.pending is not None:
+            if isinstance(self.pending, (str, bytes)):
+                raise TypeError("pending must be a collection of states, not a string")
+            pending = frozenset(self.pending)
+        setattr_ = object.__setattr__
+        setattr_(self, "_success_states", success_states)
+        setattr_(self, "_success_test", success_test)
+        setattr_(self, "_failure_states", failure_states)
+        setattr_(self, "_failure_test", failure_test)
+        setattr_(self, "_pending_states", pending)
+        if self.goal is None:
+            goal = " or ".join(sorted(show_state(s) for s in success_states)) or "success"
+            setattr_(self, "goal", goal)
+
+    def read_state(self, entity: T) -> Hashable | None:
+        """The entity's state; an accessor that raises becomes an ``UnreadableEntity``."""
+        try:
+            state = self.state(entity)
+            hash(state)
+        except Exception as exc:
+            raise UnreadableEntity(
+                f"{self.name}: cannot read the state of {_brief(entity)}: {exc!r}"
+            ) from exc
+        return state
+
+    def read_message(self, entity: T) -> str | None:
+        """The entity's human message, or None."""
+        if self.message is None:
+            return None
+        try:
+            message = self.message(entity)
+        except Exception as exc:
+            raise UnreadableEntity(
+                f"{self.name}: cannot read the message of {_brief(entity)}: {exc!r}"
+            ) from exc
+        return None if message is None else str(message)
+
+    def read_retry_after(self, entity: T) -> float | None:
+        """The server's hint for the next delay, if the spec knows where to find one."""
+        if self.retry_after is None:
+            return None
+        try:
+            return self.retry_after(entity)
+        except Exception as exc:
+            raise UnreadableEntity(
+                f"{self.name}: cannot read the retry hint of {_brief(entity)}: {exc!r}"
+            ) from exc
+
+    def judge(self, entity: T, state: Hashable | None) -> Outcome:
+        """Classify one entity whose state was already read. Success is checked first."""
+        try:
+            if state in self._success_states or (
+                self._success_test is not None and self._success_test(entity)
+            ):
+                return Outcome.SUCCEEDED
+            if state in self._failure_states or (
+                self._failure_test is not None and self._failure_test(entity)
+            ):
+                return Outcome.FAILED
+        except Exception as exc:
+            raise UnreadableEntity(f"{self.name}: cannot judge {_brief(entity)}: {exc!r}") from exc
+        pending = self._pending_states
+        if pending is not None and state is not None and state not in pending:
+            return Outcome.UNEXPECTED
+        return Outcome.STILL_GOING
+
+
+def _brief(entity: Any, limit: int = 200) -> str:
+    """A bounded repr, so a huge entity never floods a message."""
+    try:
+        text = repr(entity)
+    except Exception:
+        text = f"<{type(entity).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
