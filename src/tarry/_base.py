@@ -119,8 +119,10 @@ class WaitBase(Generic[T]):
 
     def __copy__(self) -> WaitBase[T]:
         clone = object.__new__(type(self))
-        for slot in WaitBase.__slots__:
-            object.__setattr__(clone, slot, getattr(self, slot))
+        # Every slot of every class: Wait and AsyncWait add their own (the clock).
+        for cls in type(self).__mro__:
+            for slot in getattr(cls, "__slots__", ()):
+                object.__setattr__(clone, slot, getattr(self, slot))
         object.__setattr__(clone, "_bound", dict(self._bound))
         return clone
 
