@@ -38,6 +38,10 @@ Timeout = timedelta | float | int | None
 RetryOn = type[BaseException] | tuple[type[BaseException], ...] | Callable[[Exception], bool]
 
 
+_LONGEST = timedelta.max.total_seconds()
+"""Timeouts and elapsed times are reported as timedeltas, which stop short of this."""
+
+
 def as_seconds(timeout: Timeout, name: str = "timeout") -> float | None:
     """Seconds from a ``timedelta`` or a number; ``None`` stays ``None`` (no deadline)."""
     if timeout is None:
@@ -49,13 +53,18 @@ def as_seconds(timeout: Timeout, name: str = "timeout") -> float | None:
             f"{name} must be a timedelta, a number of seconds or None, not {type(timeout).__name__}"
         )
     else:
-        seconds = float(timeout)
+        try:
+            seconds = float(timeout)
+        except OverflowError:  # an int beyond any float: as good as infinite
+            seconds = math.inf
     if math.isnan(seconds):
         raise ValueError(f"{name} must not be NaN")
     if math.isinf(seconds):
         raise ValueError(f"{name} must be finite; use None to wait without a deadline")
     if seconds < 0:
         raise ValueError(f"{name} must be non-negative")
+    if seconds >= _LONGEST:
+        raise ValueError(f"{name} must be under 999999999 days; use None for no deadline")
     return seconds
 
 
