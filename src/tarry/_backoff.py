@@ -99,11 +99,17 @@ class Exponential:
             return min(self.initial, self.cap)
         if self.multiplier == 1:
             return self.initial
-        # Past this many steps the product is over the cap: never compute it.
-        steps_to_cap = math.log(self.cap / self.initial, self.multiplier)
+        # Past this many steps the product is over the cap: never compute it. (A
+        # difference of logs, since cap / initial itself may overflow to inf.)
+        m = self.multiplier
+        steps_to_cap = math.log(self.cap, m) - math.log(self.initial, m)
         if n - 1 >= steps_to_cap:
             return self.cap
-        return min(self.initial * self.multiplier ** (n - 1), self.cap)
+        try:
+            grown = self.initial * m ** (n - 1)
+        except OverflowError:  # a tiny initial times a power beyond the float range
+            grown = math.exp(math.log(self.initial) + (n - 1) * math.log(m))
+        return min(grown, self.cap)
 
     def delay(self, n: int, previous: float, rng: random.Random) -> float:
         if self.jitter == "decorrelated":
