@@ -306,10 +306,14 @@ class Machine(Generic[T]):
         self._last_error = None
         if outcome is Outcome.SUCCEEDED:
             self._advance(Event.SUCCESS)
+            if logger.isEnabledFor(logging.DEBUG):
+                self._log_end(show_state(state), "succeeded")
             return Succeed(entity)
         self._message = spec.read_message(entity)
         if outcome is not Outcome.STILL_GOING:
             self._advance(Event.FAILURE)
+            if logger.isEnabledFor(logging.DEBUG):
+                self._log_end(self._what(), "failed")
             return self._fail(entity, state, outcome)
         if retry_after is None:
             retry_after = spec.read_retry_after(entity)
@@ -321,6 +325,8 @@ class Machine(Generic[T]):
         self._attempts += 1
         if not self._is_transient(error):
             self._advance(Event.FATAL_ERROR)
+            if logger.isEnabledFor(logging.DEBUG):
+                self._log_end(f"error {error!r}", "not retried")
             return Raise(error)
         self._last_error = error
         if retry_after is None:
@@ -334,6 +340,8 @@ class Machine(Generic[T]):
         deadline = self._deadline
         if self._final or (deadline is not None and now >= deadline):
             self._advance(Event.OUT_OF_TIME)
+            if logger.isEnabledFor(logging.DEBUG):
+                self._log_end(self._what(), "timed out")
             return self._time_out(now)
         self._advance(Event.STILL_GOING if self._last_error is None else Event.TRANSIENT_ERROR)
         self._sleeps += 1
@@ -417,19 +425,24 @@ class Machine(Generic[T]):
                 raise UsageError("call start(now) before reporting a poll")
             raise UsageError(f"the wait is over ({self._phase.value}); start a new Machine")
 
-    def _log(self, action: PollAfter) -> None:
+    def _what(self) -> str:
+        """What the last poll said, for the debug log."""
         if self._last_error is not None:
-            what = f"error {self._last_error!r}"
-        else:
-            what = show_state(self._state)
-            if self._message:
-                what += f" ({self._message})"
+            return f"error {self._last_error!r}"
+        what = show_state(self._state)
+        return f"{what} ({self._message})" if self._message else what
+
+    def _log(self, action: PollAfter) -> None:
         final = ", the final poll" if action.final else ""
         logger.debug(
             "%s: poll %d: %s; next poll in %.3f s%s",
             self.spec.name,
             self._attempts,
-            what,
+            self._what(),
             action.delay,
             final,
         )
+
+    def _log_end(self, what: str, ending: str) -> None:
+        """The debug line of the poll that ends the wait."""
+        logger.debug("%s: poll %d: %s; %s", self.spec.name, self._attempts, what, ending)
