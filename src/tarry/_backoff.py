@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 __all__ = ["Backoff", "Constant", "Exponential", "Linear"]
 
 Jitter = Literal["none", "full", "equal", "decorrelated"]
+
+_LARGEST = sys.float_info.max
 
 
 @runtime_checkable
@@ -31,7 +34,11 @@ class Backoff(Protocol):
 def _check(name: str, value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
-    if not math.isfinite(value) or value < 0:
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        finite = False
+    if not finite or value < 0:
         raise ValueError(f"{name} must be finite and non-negative, got {value!r}")
     return float(value)
 
@@ -61,7 +68,8 @@ class Linear:
         else:
             base = n * self.step
         if self.jitter:
-            return base + rng.random() * self.jitter
+            # Two finite halves can still add up past the largest float.
+            return min(base + rng.random() * self.jitter, _LARGEST)
         return base
 
 

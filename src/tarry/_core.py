@@ -60,7 +60,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from ._errors import OperationFailed, OperationTimedOut, UsageError
 from ._policy import Policy, retry_test
-from ._spec import Outcome, Spec, show_state
+from ._spec import Outcome, Spec, _brief, show_state
 
 __all__ = [
     "TRANSITIONS",
@@ -202,11 +202,29 @@ def _clean_hint(hint: object, cap: float) -> float | None:
         return None
     try:
         seconds = float(hint)
-    except OverflowError:  # an int too large for a float: "very long"
-        return cap
+    except OverflowError:  # an int too large for a float: "very long", or nonsense
+        return cap if hint > 0 else None
     if math.isnan(seconds) or seconds < 0:
         return None
     return min(seconds, cap)
+
+
+def _is_delay(delay: object) -> bool:
+    """A backoff's answer is a real number of seconds, finite and non-negative."""
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)):
+        return False
+    try:
+        return 0 <= float(delay) < math.inf  # also refuses NaN
+    except OverflowError:  # an int beyond any float
+        return False
+
+
+def _show_error(error: BaseException) -> str:
+    """An error's text for a message, or its type when it has none or cannot say."""
+    try:
+        return str(error) or type(error).__name__
+    except Exception:
+        return type(error).__name__
 
 
 class Machine(Generic[T]):
@@ -330,7 +348,10 @@ class Machine(Generic[T]):
             return Raise(error)
         self._last_error = error
         if retry_after is None:
-            retry_after = getattr(error, "retry_after", None)
+            try:
+                retry_after = getattr(error, "retry_after", None)
+            except Exception:  # a broken attribute is no hint; the error itself still counts
+                retry_after = None
         return self._again(now, retry_after)
 
     # -- the decisions ------------------------------------------------------------------
@@ -346,8 +367,9 @@ class Machine(Generic[T]):
         self._advance(Event.STILL_GOING if self._last_error is None else Event.TRANSIENT_ERROR)
         self._sleeps += 1
         delay = self._backoff.delay(self._sleeps, self._previous, self._rng)
-        if not (delay >= 0 and delay != math.inf):  # also catches NaN
+        if not _is_delay(delay):
             raise ValueError(f"backoff gave an invalid delay: {delay!r}")
+        delay = float(delay)
         cleaned = _clean_hint(hint, self._max_hint)
         if cleaned is not None and cleaned > delay:
             delay = cleaned
@@ -402,7 +424,7 @@ class Machine(Generic[T]):
         name = self.spec.name
         if self._last_error is not None:
             error = self._last_error
-            detail = str(error) or type(error).__name__
+            detail = _show_error(error)
             return f"{name}: last error: {detail}"
         if self._entity is _NO_ENTITY:
             return f"{name}: no reply yet"
@@ -428,7 +450,7 @@ class Machine(Generic[T]):
     def _what(self) -> str:
         """What the last poll said, for the debug log."""
         if self._last_error is not None:
-            return f"error {self._last_error!r}"
+            return f"error {_brief(self._last_error)}"
         what = show_state(self._state)
         return f"{what} ({self._message})" if self._message else what
 

@@ -119,7 +119,11 @@ class Policy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise TypeError(f"{name} must be a number of seconds")
-            if not math.isfinite(value) or value < 0:
+            try:
+                finite = math.isfinite(value)
+            except OverflowError:  # an int beyond any float
+                finite = False
+            if not finite or value < 0:
                 raise ValueError(f"{name} must be finite and non-negative")
 
     @property

@@ -31,10 +31,17 @@ class Outcome(enum.Enum):
 
 
 def show_state(state: object) -> str:
-    """A state as people read it: an enum's value (or name), never its repr."""
-    if isinstance(state, enum.Enum):
-        return state.value if isinstance(state.value, str) else state.name
-    return str(state)
+    """A state as people read it: an enum's value (or name), never its repr.
+
+    A state that cannot be shown (its ``__str__`` raises) is named by its type, so a
+    message about it can still be written.
+    """
+    try:
+        if isinstance(state, enum.Enum):
+            return state.value if isinstance(state.value, str) else state.name
+        return str(state)
+    except Exception:
+        return f"<{type(state).__name__}>"
 
 
 def _no_message(entity: object) -> None:
@@ -132,11 +139,11 @@ class Spec(Generic[T]):
             return None
         try:
             message = self.message(entity)
+            return None if message is None else str(message)
         except Exception as exc:
             raise UnreadableEntity(
                 f"{self.name}: cannot read the message of {_brief(entity)}: {exc!r}"
             ) from exc
-        return None if message is None else str(message)
 
     def read_retry_after(self, entity: T) -> float | None:
         """The server's hint for the next delay, if the spec knows where to find one."""
@@ -160,11 +167,11 @@ class Spec(Generic[T]):
                 self._failure_test is not None and self._failure_test(entity)
             ):
                 return Outcome.FAILED
+            pending = self._pending_states
+            if pending is not None and state is not None and state not in pending:
+                return Outcome.UNEXPECTED
         except Exception as exc:
             raise UnreadableEntity(f"{self.name}: cannot judge {_brief(entity)}: {exc!r}") from exc
-        pending = self._pending_states
-        if pending is not None and state is not None and state not in pending:
-            return Outcome.UNEXPECTED
         return Outcome.STILL_GOING
 
 
