@@ -75,3 +75,57 @@ def tests_all_pythons(session: nox.Session) -> None:
         ran += 1
     if not ran:
         session.error("no supported Python found")
+
+
+def _fuzz_options(args: list[str]) -> tuple[float, list[str]]:
+    """``--seconds N`` (per target) and target names (``core`` or ``fuzz_core``)."""
+    seconds, names = 60.0, []
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--seconds":
+            seconds = float(next(rest, "60"))
+        elif arg.startswith("--seconds="):
+            seconds = float(arg.partition("=")[2])
+        else:
+            names.append(arg.removeprefix("fuzz_").removesuffix(".py"))
+    return seconds, names
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """Opt-in: each fuzz target under atheris, 60 s each (``-- --seconds 10 core urls``)."""
+    import json
+
+    seconds, names = _fuzz_options(session.posargs)
+    targets = sorted(p.stem for p in (ROOT / "fuzz").glob("fuzz_*.py"))
+    if names:
+        targets = [t for t in targets if t.removeprefix("fuzz_") in names]
+        if not targets:
+            session.error(f"no fuzz target named {', '.join(names)}")
+    session.install("-e", ".[http]", "atheris")
+    rows = []
+    for target in targets:
+        work = ROOT / "fuzz" / ".work" / target
+        (work / "corpus").mkdir(parents=True, exist_ok=True)
+        summary = work / "summary.json"
+        summary.unlink(missing_ok=True)
+        session.run(
+            "python",
+            f"fuzz/{target}.py",
+            "--seconds",
+            str(seconds),
+            "--summary",
+            str(summary),
+            str(work / "corpus"),
+            f"fuzz/corpus/{target}",
+        )
+        rows.append(json.loads(summary.read_text()))
+    session.log(f"{'target':<20} {'executions':>12} {'seconds':>8} {'crashes':>8}")
+    for row in rows:
+        session.log(
+            f"{row['target']:<20} {row['executions']:>12} {row['seconds']:>8} {row['crashes']:>8}"
+        )
+        for signature in row["signatures"]:
+            session.log(f"    {signature}")
+    if any(row["crashes"] for row in rows):
+        session.error("crashing inputs were saved under fuzz/crashes/")
