@@ -188,8 +188,8 @@ def final_url(azure: AzurePlan, status_body: object, resolve: Any = None) -> str
     """Where the result of a succeeded operation is fetched, or ``None``: the last body.
 
     ``final_state_via`` decides if the caller gave it. Otherwise: a PUT or PATCH reads the
-    resource at its original URL; a status monitor's ``resourceLocation``, or a POST's
-    Location, is read next; else the status body itself is the result.
+    resource at its original URL, a POST its Location; an Operation-Location monitor's
+    ``resourceLocation`` comes next; else the status body itself is the result.
     """
     join = resolve if resolve is not None else (lambda base, ref: ref)
     via = azure.final_state_via
@@ -205,12 +205,12 @@ def final_url(azure: AzurePlan, status_body: object, resolve: Any = None) -> str
         return None  # the Location's own final answer is the result
     if azure.method in ("PUT", "PATCH"):
         return azure.original_url
-    if isinstance(status_body, Mapping):
+    if azure.method == "POST" and azure.location_url is not None:
+        return azure.location_url
+    if azure.strategy is Strategy.OPERATION_LOCATION and isinstance(status_body, Mapping):
         where = status_body.get("resourceLocation")
         if isinstance(where, str) and where.strip() and azure.poll_url is not None:
             return str(join(azure.poll_url, where))
-    if azure.method == "POST" and azure.location_url is not None:
-        return azure.location_url
     return None
 
 

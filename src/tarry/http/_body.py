@@ -62,8 +62,9 @@ def decode_json(
 
 
 def _looks_truncated(exc: BaseException) -> bool:
-    if isinstance(exc, json.JSONDecodeError):
-        return exc.pos >= len(exc.doc.rstrip()) and exc.pos > 0
+    """Whether the JSON broke off rather than went wrong: it ran out mid-value."""
+    if isinstance(exc, json.JSONDecodeError) and exc.doc.strip():
+        return exc.pos >= len(exc.doc.rstrip()) or exc.msg.startswith("Unterminated string")
     return False
 
 

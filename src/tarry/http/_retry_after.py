@@ -22,8 +22,7 @@ _LONGEST = 200  # no real header is longer; longer ones are not worth parsing
 def parse_retry_after(value: str | bytes | None, now: datetime | None = None) -> float | None:
     """Seconds to wait from a Retry-After value, or ``None`` if it says nothing usable.
 
-    * ``"120"``, ``"1.5"``: that many seconds (a number too long for a float is
-      ``math.inf``, which the core clamps);
+    * ``"120"``, ``"1.5"``: that many seconds, however large (the core clamps them);
     * an HTTP date (``"Wed, 21 Oct 2026 07:28:00 GMT"``, always UTC): the seconds from
       ``now`` (default: the current UTC time) to it, and 0 for a date in the past;
     * anything else (``"-5"``, ``"1.5e400"``, ``"inf"``, ``"nan"``, ``""``, ``"/bar"``):
@@ -42,7 +41,7 @@ def parse_retry_after(value: str | bytes | None, now: datetime | None = None) ->
     if not text:
         return None
     if _SECONDS.fullmatch(text):
-        return float(text)  # digits only: at worst inf, never an error
+        return float(text)  # at most 200 digits: always a finite float
     return _seconds_until(text, now)
 
 

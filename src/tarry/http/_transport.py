@@ -15,7 +15,7 @@ for, with the sync or the async client, and classifies the response.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -242,10 +242,14 @@ class Transport:
             try:
                 limit = MAX_BODY if response.is_success else MAX_ERROR_BODY
                 gathered = bytearray()
-                async for chunk in response.aiter_bytes():
-                    gathered += chunk
-                    if len(gathered) > limit:
-                        break
+                chunks = response.aiter_bytes()
+                try:
+                    async for chunk in chunks:
+                        gathered += chunk
+                        if len(gathered) > limit:
+                            break
+                finally:
+                    await chunks.aclose()  # type: ignore[attr-defined]
                 content = bytes(gathered)
             finally:
                 await response.aclose()
@@ -263,12 +267,18 @@ class Transport:
             return done.value  # type: ignore[no-any-return]
 
 
-def _gather(chunks: Iterable[bytes], limit: int) -> bytes:
+def _gather(chunks: Iterator[bytes], limit: int) -> bytes:
+    """At most a little over ``limit`` bytes of a body; the rest is never read."""
     gathered = bytearray()
-    for chunk in chunks:
-        gathered += chunk
-        if len(gathered) > limit:
-            break
+    try:
+        for chunk in chunks:
+            gathered += chunk
+            if len(gathered) > limit:
+                break
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
     return bytes(gathered)
 
 
