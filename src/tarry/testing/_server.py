@@ -51,6 +51,8 @@ __all__ = ["OperationsServer"]
 
 LOOPBACK = "127.0.0.1"
 _RECV = 65536
+_DRAIN_SECONDS = 1.0
+_DRAIN_BYTES = 4 * 1024 * 1024
 
 
 class OperationsServer:
@@ -102,15 +104,16 @@ class OperationsServer:
         self._listener: socket.socket | None = None
         self._wake: tuple[socket.socket, socket.socket] | None = None
         self._acceptor: threading.Thread | None = None
+        self._accepted = 0
 
     # Life cycle -------------------------------------------------------------------------
 
     def start(self) -> OperationsServer:
         """Bind, listen and serve in background threads; returns the server."""
-        if self._listener is not None:
-            raise RuntimeError("the operations server is already running")
         if self._stopping.is_set():
             raise RuntimeError("a stopped operations server cannot start again")
+        if self._listener is not None:
+            raise RuntimeError("the operations server is already running")
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -169,6 +172,12 @@ class OperationsServer:
     def port(self) -> int:
         """The port the server listens on (known once started)."""
         return self._port
+
+    @property
+    def connections(self) -> int:
+        """How many connections the server has accepted so far (to check keep-alive)."""
+        with self._lock:
+            return self._accepted
 
     @property
     def url(self) -> str:
@@ -276,6 +285,7 @@ class OperationsServer:
                 return
             self._clients.add(client)
             self._threads.add(thread)
+            self._accepted += 1
         thread.start()
 
     def _serve_client(self, client: socket.socket) -> None:
@@ -370,6 +380,24 @@ class _Connection:
             )
             self._send(h11.Data(data=body))
             self._send(h11.EndOfMessage())
+        self._drain()
+
+    def _drain(self) -> None:
+        """Close our side, then read and discard what the client still sends (briefly).
+
+        Closing a socket with unread input makes the kernel send a reset, which can
+        destroy our error answer before the client reads it.
+        """
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(_DRAIN_SECONDS)
+            deadline = time.monotonic() + _DRAIN_SECONDS
+            received = 0
+            while time.monotonic() < deadline and received < _DRAIN_BYTES:
+                chunk = self.sock.recv(_RECV)
+                if not chunk:
+                    return
+                received += len(chunk)
 
     def _carry_out(self, reply: Reply, *, head_only: bool) -> bool:
         stopping = self.server._stopping
