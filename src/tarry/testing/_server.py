@@ -43,9 +43,9 @@ from ._scenarios import (
     ResourceOperation,
     RunOperation,
     Scenarios,
-    StepLike,
     Timeline,
 )
+from ._script import StepLike
 
 __all__ = ["OperationsServer"]
 
