@@ -344,7 +344,7 @@ class Machine(Generic[T]):
         if not self._is_transient(error):
             self._advance(Event.FATAL_ERROR)
             if logger.isEnabledFor(logging.DEBUG):
-                self._log_end(f"error {error!r}", "not retried")
+                self._log_end(f"error {_brief(error)}", "not retried")
             return Raise(error)
         self._last_error = error
         if retry_after is None:
@@ -368,7 +368,7 @@ class Machine(Generic[T]):
         self._sleeps += 1
         delay = self._backoff.delay(self._sleeps, self._previous, self._rng)
         if not _is_delay(delay):
-            raise ValueError(f"backoff gave an invalid delay: {delay!r}")
+            raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
         delay = float(delay)
         cleaned = _clean_hint(hint, self._max_hint)
         if cleaned is not None and cleaned > delay:

@@ -129,7 +129,7 @@ class Spec(Generic[T]):
             hash(state)
         except Exception as exc:
             raise UnreadableEntity(
-                f"{self.name}: cannot read the state of {_brief(entity)}: {exc!r}"
+                f"{self.name}: cannot read the state of {_brief(entity)}: {_brief(exc)}"
             ) from exc
         return state
 
@@ -142,7 +142,7 @@ class Spec(Generic[T]):
             return None if message is None else str(message)
         except Exception as exc:
             raise UnreadableEntity(
-                f"{self.name}: cannot read the message of {_brief(entity)}: {exc!r}"
+                f"{self.name}: cannot read the message of {_brief(entity)}: {_brief(exc)}"
             ) from exc
 
     def read_retry_after(self, entity: T) -> float | None:
@@ -153,7 +153,7 @@ class Spec(Generic[T]):
             return self.retry_after(entity)
         except Exception as exc:
             raise UnreadableEntity(
-                f"{self.name}: cannot read the retry hint of {_brief(entity)}: {exc!r}"
+                f"{self.name}: cannot read the retry hint of {_brief(entity)}: {_brief(exc)}"
             ) from exc
 
     def judge(self, entity: T, state: Hashable | None) -> Outcome:
@@ -171,7 +171,9 @@ class Spec(Generic[T]):
             if pending is not None and state is not None and state not in pending:
                 return Outcome.UNEXPECTED
         except Exception as exc:
-            raise UnreadableEntity(f"{self.name}: cannot judge {_brief(entity)}: {exc!r}") from exc
+            raise UnreadableEntity(
+                f"{self.name}: cannot judge {_brief(entity)}: {_brief(exc)}"
+            ) from exc
         return Outcome.STILL_GOING
 
 
