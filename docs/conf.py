@@ -45,7 +45,7 @@ add_module_names = False
 autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented_params"
 autodoc_member_order = "bysource"
-autodoc_preserve_defaults = True
+autodoc_preserve_defaults = False
 autodoc_default_options = {"members": True}
 napoleon_google_docstring = False
 napoleon_numpy_docstring = False
@@ -55,6 +55,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:(class|obj|data)", r"(tarry\.[\w.]+\.)?_?[A-Z]"),
     (r"py:(class|obj|data)", r"tarry\._\w+\.\w+"),
+    (r"py:class", r"tarry\.[\w.]*\._[A-Z]\w*"),  # private base classes
 ]
 
 # The public modules: every name in their __all__ must have a docstring and an entry

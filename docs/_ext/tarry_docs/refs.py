@@ -8,6 +8,7 @@ stays unresolved, so nitpicky mode still catches broken references to tarry itse
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from docutils import nodes
@@ -83,14 +84,24 @@ def _url(target: str) -> str | None:
 def _public_alias(
     app: Sphinx, env: BuildEnvironment, node: pending_xref, contnode: Element
 ) -> Element | None:
-    """``tarry._sync.Wait`` (where autodoc found it) links to ``tarry.Wait``."""
+    """``tarry.http._reply.Reply`` (where autodoc found it) links to ``tarry.http.Reply``.
+
+    The public name is the one whose module exports the very same object, so two
+    classes with the same short name in different modules are never confused.
+    """
     target: str = node["reftarget"]
     if not target.startswith("tarry.") or "._" not in target:
         return None
-    last = target.rsplit(".", 1)[1]
+    module_name, _, last = target.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module_name), last)
+    except (ImportError, AttributeError):
+        return None
     objects = env.get_domain("py").objects  # type: ignore[attr-defined]
-    for module in app.config.tarry_public_modules:
-        entry = objects.get(f"{module}.{last}")
+    for public in app.config.tarry_public_modules:
+        if getattr(importlib.import_module(public), last, None) is not obj:
+            continue
+        entry = objects.get(f"{public}.{last}")
         if entry is not None:
             return make_refnode(app.builder, node["refdoc"], entry.docname, entry.node_id, contnode)
     return None
