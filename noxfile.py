@@ -45,6 +45,16 @@ def tests(session: nox.Session) -> None:
     session.run("coverage", "report")
 
 
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site, warnings as errors: broken references and public names
+    without a docstring fail the build. The examples run in the tests session."""
+    session.install("-e", ".[docs]")
+    out = ROOT / "docs" / "_build" / "html"
+    session.run("sphinx-build", "-W", "--keep-going", "-n", "-q", "-E", "docs", str(out))
+    session.log(f"the site is in {out}")
+
+
 def _pyenv_python(version: str) -> str | None:
     """An interpreter for ``version`` from pyenv, if the machine has one."""
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
