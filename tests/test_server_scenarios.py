@@ -678,3 +678,60 @@ def test_handle_never_raises(method: str, target: str, payload: bytes) -> None:
     reply = s.handle(method, target, [], payload, now=0.0)
     assert 200 <= reply.status <= 599
     assert len(s.requests) == 1
+
+
+def test_fault_limited_to_one_url(scenarios: Scenarios) -> None:
+    """A fault with a role fires only on that URL; poll numbers count every poll."""
+    op = scenarios.add_azure_operation(
+        ["InProgress", Step("Succeeded", poll=1)],
+        headers=["Azure-AsyncOperation"],
+        faults=[Fault.status(404, role="resource")],
+    )
+    scenarios.handle("PUT", op.path, [], b"", now=0.0)
+    assert get(scenarios, op.status_url.removeprefix(BASE)).status == 200
+    final = get(scenarios, op.path)
+    assert final.status == 404
+    assert final.body != b""
+    assert [r.poll for r in op.requests] == [None, 1, 2]
+    with pytest.raises(ScenarioError, match="role"):
+        Fault.drop(role="elsewhere")
+
+
+def test_polling_origin_from_the_first_answer(scenarios: Scenarios) -> None:
+    """polling_origin puts every URL an Azure operation hands out on another origin."""
+    op = scenarios.add_azure_operation(
+        ["InProgress", Step("Succeeded", poll=1)],
+        headers=["Operation-Location", "Location"],
+        resource_location=True,
+        polling_origin="http://127.0.0.1:9",
+    )
+    reply = scenarios.handle("PUT", op.path, [], b"", now=0.0)
+    assert header(reply, "Operation-Location") == f"http://127.0.0.1:9/azure/operations/{op.id}"
+    assert header(reply, "Location") == f"http://127.0.0.1:9/azure/operationResults/{op.id}"
+    done = body(get(scenarios, f"/azure/operations/{op.id}"))
+    assert done["resourceLocation"] == "http://127.0.0.1:9" + op.path
+    with pytest.raises(ScenarioError, match="origin"):
+        scenarios.add_azure_operation(polling_origin="127.0.0.1:9")
+
+
+def test_cookie_required_once_set(scenarios: Scenarios) -> None:
+    """An operation with a cookie sets it on every answer and refuses polls without it."""
+    op = scenarios.add_resource(["RUNNING"], cookie="session=abc")
+    first = get(scenarios, op.path)
+    assert header(first, "Set-Cookie") == "session=abc; Path=/"
+    assert get(scenarios, op.path).status == 401
+    with_cookie = scenarios.handle(
+        "GET", op.path, [("cookie", "other=1; session=abc")], b"", now=0.0
+    )
+    assert with_cookie.status == 200
+    made = scenarios.handle(
+        "POST", "/api/2.1/clusters/create", [], b'{"tarry": {"cookie": "k=v"}}', now=0.0
+    )
+    assert header(made, "Set-Cookie") == "k=v; Path=/"
+
+
+@pytest.mark.parametrize("cookie", ["", "novalue=", "=x", "a=b; c=d", "a b=c", "a=b\r\n"])
+def test_bad_cookies(scenarios: Scenarios, cookie: str) -> None:
+    """A cookie must be one name=value pair."""
+    with pytest.raises(ScenarioError, match="cookie"):
+        scenarios.add_cluster(cookie=cookie)

@@ -469,3 +469,65 @@ def test_random_bytes_never_kill_the_server(operations_server: OperationsServer)
         blob = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 300)))
         raw_exchange(operations_server, blob, shut=True)
     assert httpx.get(operations_server.url + "/nowhere").status_code == 404
+
+
+def test_cookies_over_a_client(operations_server: OperationsServer, client: httpx.Client) -> None:
+    """An httpx client keeps the cookie an operation sets; a bare request is refused."""
+    op = operations_server.add_cluster(["PENDING", Step("RUNNING", poll=3)], cookie="s=1")
+    assert client.get(op.url).status_code == 200
+    assert httpx.get(op.url).status_code == 401
+    assert client.get(op.url).json()["state"] == "RUNNING"
+
+
+def test_foreign_polling_origin_sees_no_secrets(operations_server: OperationsServer) -> None:
+    """With polling_origin on a second server, that server's log shows what a client sent it."""
+    with OperationsServer(scenarios=operations_server.scenarios) as other:
+        op = operations_server.add_azure_operation(
+            headers=["Operation-Location"], polling_origin=other.url
+        )
+        put = httpx.put(op.url, headers={"Authorization": "Bearer secret"})
+        assert put.headers["operation-location"].startswith(other.url + "/")
+        httpx.get(put.headers["operation-location"])
+        polled = [r for r in op.requests if r.poll]
+        assert len(polled) == 1
+        assert polled[0].header("authorization") is None
+
+
+def test_hang_released_when_the_client_leaves(operations_server: OperationsServer) -> None:
+    """A hanging answer ends its connection thread as soon as the client hangs up."""
+    op = operations_server.add_resource(faults=[Fault.hang()])
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(op.url, timeout=0.2)
+    deadline = time.monotonic() + 5
+    while operations_server._threads and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not operations_server._threads
+
+
+def test_connections_past_the_limit_are_closed() -> None:
+    """Past max_connections, new connections are closed at once; the others keep working."""
+    with (
+        OperationsServer(max_connections=1) as server,
+        httpx.Client(timeout=TIMEOUT) as first,
+    ):
+        assert first.get(server.url + "/nowhere").status_code == 404
+        with pytest.raises(httpx.TransportError):
+            httpx.get(server.url + "/nowhere", timeout=TIMEOUT)
+        assert first.get(server.url + "/nowhere").status_code == 404
+
+
+def test_scenario_bug_is_a_500(
+    operations_server: OperationsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception inside a scenario is answered 500 with its text; serving goes on."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("oops")
+
+    with httpx.Client(timeout=TIMEOUT) as client:
+        monkeypatch.setattr(operations_server.scenarios, "handle", broken)
+        reply = client.get(operations_server.url + "/x")
+        assert reply.status_code == 500
+        assert "ZeroDivisionError('oops')" in reply.text
+        monkeypatch.undo()
+        assert client.get(operations_server.url + "/x").status_code == 404

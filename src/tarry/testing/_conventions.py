@@ -42,6 +42,8 @@ class Operation:
     Returned by the ``add_*`` methods of ``OperationsServer`` (and ``Scenarios``).
     ``url`` is the URL a client starts with: the URL to poll, or for Azure the resource
     URL that takes the initial request; ``urls`` names every URL the operation serves.
+    With a ``cookie`` (``name=value``), every answer sets it and, once it has been
+    sent, a poll without it is answered 401 (servers that keep state in cookies).
     Attributes and properties are safe to read while the server runs.
     """
 
@@ -58,6 +60,8 @@ class Operation:
             if not isinstance(fault, Fault):
                 raise ScenarioError(f"faults must be Fault objects, got {fault!r}")
         self.started: float | None = None
+        self.cookie: str | None = None
+        self.cookie_sent = False
         self._polls = 0
         self._requests: list[Request] = []
 
@@ -318,6 +322,7 @@ class AzureOperation(Operation):
         failure_status: int,
         resource_location: bool,
         relative_urls: bool,
+        polling_origin: str | None = None,
     ) -> None:
         super().__init__(registry, op_id, timeline, faults)
         method = method.upper()
@@ -349,6 +354,9 @@ class AzureOperation(Operation):
         self.failure_status = failure_status
         self.resource_location = bool(resource_location)
         self.relative_urls = bool(relative_urls)
+        if polling_origin is not None:
+            Fault.foreign(polling_origin)  # the same check as a foreign origin
+        self.polling_origin = polling_origin
         self.status_path = f"/azure/operations/{op_id}"
         self.location_path = f"/azure/operationResults/{op_id}"
         self._moves = 0
@@ -372,6 +380,7 @@ class AzureOperation(Operation):
         return {"resource": self.url, "status": self.status_url, "location": self.location_url}
 
     def _link(self, path: str, origin: str | None = None) -> str:
+        origin = origin or self.polling_origin
         if origin is not None:
             return origin + path
         return path if self.relative_urls else self._registry.absolute(path)

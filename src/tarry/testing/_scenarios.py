@@ -49,6 +49,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -221,6 +222,7 @@ class Scenarios:
         timeline: Iterable[StepLike] | Timeline | None = None,
         *,
         faults: Sequence[Fault] = (),
+        cookie: str | None = None,
         id: str | None = None,
         now: float | None = None,
     ) -> ResourceOperation:
@@ -232,6 +234,7 @@ class Scenarios:
             self._timeline(timeline, default),
             self._check_faults(faults, azure=False),
         )
+        op.cookie = _check_cookie(cookie)
         self._register(op, start=True, now=now)
         return op
 
@@ -242,6 +245,7 @@ class Scenarios:
         response: Any = None,
         omit_done: bool = False,
         faults: Sequence[Fault] = (),
+        cookie: str | None = None,
         id: str | None = None,
         now: float | None = None,
     ) -> GoogleOperation:
@@ -255,6 +259,7 @@ class Scenarios:
             response=response,
             omit_done=omit_done,
         )
+        op.cookie = _check_cookie(cookie)
         self._register(op, start=True, now=now)
         return op
 
@@ -263,6 +268,7 @@ class Scenarios:
         timeline: Iterable[StepLike] | Timeline | None = None,
         *,
         faults: Sequence[Fault] = (),
+        cookie: str | None = None,
         id: str | None = None,
         now: float | None = None,
     ) -> ClusterOperation:
@@ -274,6 +280,7 @@ class Scenarios:
             self._timeline(timeline, default),
             self._check_faults(faults, azure=False),
         )
+        op.cookie = _check_cookie(cookie)
         self._register(op, start=True, now=now)
         return op
 
@@ -282,6 +289,7 @@ class Scenarios:
         timeline: Iterable[StepLike] | Timeline | None = None,
         *,
         faults: Sequence[Fault] = (),
+        cookie: str | None = None,
         now: float | None = None,
     ) -> RunOperation:
         """A Databricks-style job run; by default PENDING, RUNNING, TERMINATED with SUCCESS."""
@@ -297,6 +305,7 @@ class Scenarios:
             self._timeline(timeline, default),
             self._check_faults(faults, azure=False),
         )
+        op.cookie = _check_cookie(cookie)
         self._register(op, start=True, now=now)
         return op
 
@@ -314,7 +323,9 @@ class Scenarios:
         failure_status: int = 400,
         resource_location: bool = False,
         relative_urls: bool = False,
+        polling_origin: str | None = None,
         faults: Sequence[Fault] = (),
+        cookie: str | None = None,
         now: float | None = None,
     ) -> AzureOperation:
         """An Azure operation started by ``method`` on ``path``.
@@ -326,8 +337,10 @@ class Scenarios:
         ``failure_in_body`` makes a failed Location poll answer 200 with
         ``{"status": "Failed", "error"}`` instead of ``failure_status``.
         ``resource_location`` adds ``resourceLocation`` to a succeeded status body;
-        ``relative_urls`` sends header URLs as paths; ``response`` is the final body of
-        the Location URL (default: the resource).
+        ``relative_urls`` sends header URLs as paths; ``polling_origin``
+        (``http://host:port``) puts every URL the operation hands out on another origin
+        from the initial answer on; ``response`` is the final body of the Location URL
+        (default: the resource).
         """
         default = [Step("InProgress"), Step("Succeeded", at=self.default_duration)]
         op_id = self._new_id("azop-")
@@ -347,11 +360,13 @@ class Scenarios:
             failure_status=failure_status,
             resource_location=resource_location,
             relative_urls=relative_urls,
+            polling_origin=polling_origin,
         )
+        op.cookie = _check_cookie(cookie)
         self._register(op, start=False, now=now)
         return op
 
-    def add_from_json(self, script: Any, *, now: float | None = None, **fixed: Any) -> Operation:
+    def add_from_json(self, script: Any, /, *, now: float | None = None, **fixed: Any) -> Operation:
         """An operation from a JSON script, as POST /_tarry/operations takes it.
 
         ``{"convention": "resource"|"google"|"azure"|"cluster"|"run", "timeline": [...],
@@ -408,12 +423,17 @@ class Scenarios:
         """The reply to one request; records it. Never raises for any request."""
         now = self.clock() if now is None else now
         with self.lock:
-            record: dict[str, Any] = {}
+            record: dict[str, Any] = {"headers": headers}
             try:
                 reply = self._dispatch(method.upper(), target, body, now, record)
             except ScenarioError as exc:
                 reply = _json_reply(400, {"error": {"code": 400, "message": str(exc)}})
             op: Operation | None = record.get("op")
+            if op is not None and op.cookie is not None and reply.action is Action.ANSWER:
+                reply = replace(
+                    reply, headers=(*reply.headers, ("Set-Cookie", f"{op.cookie}; Path=/"))
+                )
+                op.cookie_sent = True
             request = Request(
                 method, target, tuple(headers), body, now, op.id if op else None, record.get("poll")
             )
@@ -457,8 +477,15 @@ class Scenarios:
         op._polls += 1
         poll = record["poll"] = op._polls
         elapsed = max(0.0, now - op.started)
+        if (
+            op.cookie is not None
+            and op.cookie_sent
+            and not _has_cookie(record["headers"], op.cookie)
+        ):
+            message = f"this operation needs the cookie {op.cookie} set by an earlier answer"
+            return _json_reply(401, op.error_document(401, message))
         step = op.timeline.at(elapsed, poll)
-        fault = next((f for f in op.faults if f.matches(poll, elapsed)), None)
+        fault = next((f for f in op.faults if f.matches(poll, elapsed, role)), None)
         status, headers, doc = op.answer_poll(role, step, poll)
         if fault is None:
             return _json_reply(status, doc, headers)
@@ -611,7 +638,7 @@ _DATABRICKS_GET = {
     for v in ("2.0", "2.1")
     for p, kind in (("clusters/get", "cluster"), ("jobs/runs/get", "run"))
 }
-_COMMON = {"timeline", "faults", "convention"}
+_COMMON = {"timeline", "faults", "convention", "cookie"}
 _OPTIONS = {
     "resource": _COMMON | {"id"},
     "google": _COMMON | {"id", "response", "omit_done"},
@@ -629,8 +656,28 @@ _OPTIONS = {
         "failure_status",
         "resource_location",
         "relative_urls",
+        "polling_origin",
     },
 }
+
+
+def _check_cookie(cookie: str | None) -> str | None:
+    if cookie is None:
+        return None
+    name, sep, value = cookie.partition("=") if isinstance(cookie, str) else ("", "", "")
+    if not sep or not name or any(c in cookie for c in ";, \r\n\t") or not value:
+        raise ScenarioError(f"cookie must look like name=value, got {cookie!r}")
+    return cookie
+
+
+def _has_cookie(headers: Sequence[tuple[str, str]], cookie: str) -> bool:
+    sent = (
+        part.strip()
+        for key, value in headers
+        if key.lower() == "cookie"
+        for part in value.split(";")
+    )
+    return cookie in sent
 
 
 def _script_from_body(body: bytes) -> Any:

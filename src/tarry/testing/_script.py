@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "ROLES",
     "Action",
     "Fault",
     "FaultKind",
@@ -26,6 +27,9 @@ __all__ = [
     "fault_from_json",
     "is_seconds",
 ]
+
+
+ROLES = ("poll", "status", "location", "resource")
 
 
 class ScenarioError(ValueError):
@@ -177,7 +181,10 @@ class Fault:
     sent verbatim (garbage is allowed on purpose); ``seconds`` the delay of SLOW;
     ``size`` the body size of HUGE; ``origin`` where FOREIGN and REDIRECT point
     (``scheme://host:port``; by default ``http://127.0.0.2:<port>`` for FOREIGN and the
-    server itself for REDIRECT).
+    server itself for REDIRECT). ``role`` limits the fault to one URL of the operation:
+    ``"poll"`` (the only URL of non-Azure operations), or Azure's ``"status"``
+    (the monitor), ``"location"`` or ``"resource"``; poll numbers still count every
+    poll of the operation.
     """
 
     kind: FaultKind
@@ -188,6 +195,7 @@ class Fault:
     seconds: float = 0.0
     size: int = 0
     origin: str | None = None
+    role: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, FaultKind):
@@ -213,6 +221,8 @@ class Fault:
             raise ScenarioError("fault seconds must be finite and non-negative")
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 0:
             raise ScenarioError("fault size must be a non-negative integer")
+        if self.role is not None and self.role not in ROLES:
+            raise ScenarioError(f"fault role must be one of {', '.join(ROLES)}, got {self.role!r}")
         if self.origin is not None:
             parts = urlsplit(self.origin)
             if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
@@ -228,61 +238,82 @@ class Fault:
         retry_after: str | None = None,
         on: Polls = None,
         between: Window = None,
+        role: str | None = None,
     ) -> Fault:
         """Answer HTTP ``code`` with the convention's error body (and a Retry-After)."""
-        return cls(FaultKind.STATUS, *_when(on, between), code=code, value=retry_after)
+        return cls(FaultKind.STATUS, *_when(on, between), role=role, code=code, value=retry_after)
 
     @classmethod
-    def retry_after(cls, value: str, *, on: Polls = None, between: Window = None) -> Fault:
+    def retry_after(
+        cls, value: str, *, on: Polls = None, between: Window = None, role: str | None = None
+    ) -> Fault:
         """Add ``Retry-After: value`` to the normal answer (a 200 or a 202)."""
-        return cls(FaultKind.RETRY_AFTER, *_when(on, between), value=value)
+        return cls(FaultKind.RETRY_AFTER, *_when(on, between), role=role, value=value)
 
     @classmethod
-    def drop(cls, *, on: Polls = None, between: Window = None) -> Fault:
+    def drop(cls, *, on: Polls = None, between: Window = None, role: str | None = None) -> Fault:
         """Close the connection after reading the request, without answering."""
-        return cls(FaultKind.DROP, *_when(on, between))
+        return cls(FaultKind.DROP, *_when(on, between), role=role)
 
     @classmethod
-    def reset(cls, *, on: Polls = None, between: Window = None) -> Fault:
+    def reset(cls, *, on: Polls = None, between: Window = None, role: str | None = None) -> Fault:
         """Send the headers and half the body, then reset the connection (TCP RST)."""
-        return cls(FaultKind.RESET, *_when(on, between))
+        return cls(FaultKind.RESET, *_when(on, between), role=role)
 
     @classmethod
-    def slow(cls, seconds: float, *, on: Polls = None, between: Window = None) -> Fault:
+    def slow(
+        cls, seconds: float, *, on: Polls = None, between: Window = None, role: str | None = None
+    ) -> Fault:
         """Wait ``seconds`` before giving the normal answer."""
-        return cls(FaultKind.SLOW, *_when(on, between), seconds=seconds)
+        return cls(FaultKind.SLOW, *_when(on, between), role=role, seconds=seconds)
 
     @classmethod
-    def hang(cls, *, on: Polls = None, between: Window = None) -> Fault:
+    def hang(cls, *, on: Polls = None, between: Window = None, role: str | None = None) -> Fault:
         """Never answer; the connection stays open until the client or server gives up."""
-        return cls(FaultKind.HANG, *_when(on, between))
+        return cls(FaultKind.HANG, *_when(on, between), role=role)
 
     @classmethod
-    def malformed(cls, *, on: Polls = None, between: Window = None) -> Fault:
+    def malformed(
+        cls, *, on: Polls = None, between: Window = None, role: str | None = None
+    ) -> Fault:
         """Answer the normal status with a JSON content type and a body that is not JSON."""
-        return cls(FaultKind.MALFORMED, *_when(on, between))
+        return cls(FaultKind.MALFORMED, *_when(on, between), role=role)
 
     @classmethod
-    def truncated(cls, *, on: Polls = None, between: Window = None) -> Fault:
+    def truncated(
+        cls, *, on: Polls = None, between: Window = None, role: str | None = None
+    ) -> Fault:
         """Answer the first half of the normal JSON body (a complete HTTP message)."""
-        return cls(FaultKind.TRUNCATED, *_when(on, between))
+        return cls(FaultKind.TRUNCATED, *_when(on, between), role=role)
 
     @classmethod
-    def huge(cls, size: int = 4_000_000, *, on: Polls = None, between: Window = None) -> Fault:
+    def huge(
+        cls,
+        size: int = 4_000_000,
+        *,
+        on: Polls = None,
+        between: Window = None,
+        role: str | None = None,
+    ) -> Fault:
         """Answer the normal JSON padded with a ``"padding"`` member to ``size`` bytes."""
-        return cls(FaultKind.HUGE, *_when(on, between), size=size)
+        return cls(FaultKind.HUGE, *_when(on, between), role=role, size=size)
 
     @classmethod
     def foreign(
-        cls, origin: str | None = None, *, on: Polls = None, between: Window = None
+        cls,
+        origin: str | None = None,
+        *,
+        on: Polls = None,
+        between: Window = None,
+        role: str | None = None,
     ) -> Fault:
         """Azure only: point the polling headers at ``origin`` (default 127.0.0.2)."""
-        return cls(FaultKind.FOREIGN, *_when(on, between), origin=origin)
+        return cls(FaultKind.FOREIGN, *_when(on, between), role=role, origin=origin)
 
     @classmethod
-    def move(cls, *, on: Polls = None, between: Window = None) -> Fault:
+    def move(cls, *, on: Polls = None, between: Window = None, role: str | None = None) -> Fault:
         """Azure only: give the polled URL a new address; the old one then answers 404."""
-        return cls(FaultKind.MOVE, *_when(on, between))
+        return cls(FaultKind.MOVE, *_when(on, between), role=role)
 
     @classmethod
     def redirect(
@@ -292,12 +323,16 @@ class Fault:
         origin: str | None = None,
         on: Polls = None,
         between: Window = None,
+        role: str | None = None,
     ) -> Fault:
         """Answer ``code`` with a Location that serves the same operation."""
-        return cls(FaultKind.REDIRECT, *_when(on, between), code=code, origin=origin)
+        return cls(FaultKind.REDIRECT, *_when(on, between), role=role, code=code, origin=origin)
 
-    def matches(self, poll: int, elapsed: float) -> bool:
-        """Whether this fault fires on poll number ``poll`` at ``elapsed`` seconds."""
+    def matches(self, poll: int, elapsed: float, role: str = "poll") -> bool:
+        """Whether this fault fires on poll number ``poll`` at ``elapsed`` seconds, on the
+        URL of ``role``."""
+        if self.role is not None and role != self.role:
+            return False
         if self.on is not None and poll not in self.on:
             return False
         if self.between is not None:
@@ -389,7 +424,7 @@ class Request:
         return json.loads(self.body)
 
 
-_FAULT_KEYS = {"kind", "on", "between", "code", "retry_after", "seconds", "size", "origin"}
+_FAULT_KEYS = {"kind", "on", "between", "code", "retry_after", "seconds", "size", "origin", "role"}
 
 
 def fault_from_json(item: Any) -> Fault:
@@ -419,6 +454,7 @@ def fault_from_json(item: Any) -> Fault:
         code=code,
         value=item.get("retry_after"),
         seconds=item.get("seconds", 0.0),
+        role=item.get("role"),
         size=size,
         origin=item.get("origin"),
     )

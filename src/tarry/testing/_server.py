@@ -10,49 +10,59 @@ which serves keep-alive requests until the client closes, the idle timeout passe
 the server stops. ``stop`` shuts every client socket down (which wakes blocked reads),
 releases hanging and slow answers, joins the threads and closes every socket.
 
-Limits: a request head larger than ``max_header_bytes`` or a malformed one is answered
-400 (h11's RemoteProtocolError) and the connection closed; a body larger than
-``max_body_bytes`` is answered 413; a connection silent for ``idle_timeout`` seconds is
-closed.
+Limits: a malformed request head is answered 400 and one that h11 has to buffer past
+``max_header_bytes`` 431 (h11's RemoteProtocolError), and the connection closed; a body
+larger than ``max_body_bytes`` is answered 413; a connection silent for
+``idle_timeout`` seconds is closed, and connections past ``max_connections`` are
+closed at once. A hanging answer holds its connection until the client hangs up or
+the server stops.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import http
 import selectors
 import socket
 import struct
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import h11
 
 from ._scenarios import (
     Action,
-    AzureOperation,
-    ClusterOperation,
-    Fault,
-    GoogleOperation,
     Operation,
     Reply,
     Request,
-    ResourceOperation,
-    RunOperation,
     Scenarios,
-    Timeline,
 )
-from ._script import StepLike
 
 __all__ = ["OperationsServer"]
 
 LOOPBACK = "127.0.0.1"
 _RECV = 65536
 _DRAIN_SECONDS = 1.0
+_HOLD_TICK = 0.1
 _DRAIN_BYTES = 4 * 1024 * 1024
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _delegate(method: Callable[Concatenate[Scenarios, P], R]) -> Callable[Concatenate[Any, P], R]:
+    """A server method that calls ``method`` on the server's scenarios, same signature."""
+
+    @functools.wraps(method)
+    def call(self: OperationsServer, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        return method(self.scenarios, *args, **kwargs)
+
+    return call
 
 
 class OperationsServer:
@@ -80,6 +90,7 @@ class OperationsServer:
         idle_timeout: float = 10.0,
         max_header_bytes: int = 16 * 1024,
         max_body_bytes: int = 1024 * 1024,
+        max_connections: int = 1000,
         default_duration: float = 1.0,
         scenarios: Scenarios | None = None,
     ) -> None:
@@ -95,6 +106,9 @@ class OperationsServer:
         self.idle_timeout = float(idle_timeout)
         self.max_header_bytes = max_header_bytes
         self.max_body_bytes = max_body_bytes
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self.max_connections = max_connections
         self.scenarios = scenarios or Scenarios(default_duration=default_duration)
         self._own_scenarios = scenarios is None
         self._stopping = threading.Event()
@@ -206,51 +220,12 @@ class OperationsServer:
         """Every operation, in order of creation."""
         return self.scenarios.operations
 
-    def add_resource(
-        self,
-        timeline: Iterable[StepLike] | Timeline | None = None,
-        *,
-        faults: Sequence[Fault] = (),
-        id: str | None = None,
-    ) -> ResourceOperation:
-        """A generic JSON resource at ``/resources/{id}``: see ``Scenarios.add_resource``."""
-        return self.scenarios.add_resource(timeline, faults=faults, id=id)
-
-    def add_google_operation(
-        self,
-        timeline: Iterable[StepLike] | Timeline | None = None,
-        *,
-        response: Any = None,
-        omit_done: bool = False,
-        faults: Sequence[Fault] = (),
-        id: str | None = None,
-    ) -> GoogleOperation:
-        """An AIP-151 operation: see ``Scenarios.add_google_operation``."""
-        return self.scenarios.add_google_operation(
-            timeline, response=response, omit_done=omit_done, faults=faults, id=id
-        )
-
-    def add_cluster(
-        self,
-        timeline: Iterable[StepLike] | Timeline | None = None,
-        *,
-        faults: Sequence[Fault] = (),
-        id: str | None = None,
-    ) -> ClusterOperation:
-        """A Databricks-style cluster: see ``Scenarios.add_cluster``."""
-        return self.scenarios.add_cluster(timeline, faults=faults, id=id)
-
-    def add_run(
-        self, timeline: Iterable[StepLike] | Timeline | None = None, *, faults: Sequence[Fault] = ()
-    ) -> RunOperation:
-        """A Databricks-style job run: see ``Scenarios.add_run``."""
-        return self.scenarios.add_run(timeline, faults=faults)
-
-    def add_azure_operation(
-        self, timeline: Iterable[StepLike] | Timeline | None = None, **options: Any
-    ) -> AzureOperation:
-        """An Azure operation on a resource path: see ``Scenarios.add_azure_operation``."""
-        return self.scenarios.add_azure_operation(timeline, **options)
+    add_resource = _delegate(Scenarios.add_resource)
+    add_google_operation = _delegate(Scenarios.add_google_operation)
+    add_azure_operation = _delegate(Scenarios.add_azure_operation)
+    add_cluster = _delegate(Scenarios.add_cluster)
+    add_run = _delegate(Scenarios.add_run)
+    add_from_json = _delegate(Scenarios.add_from_json)
 
     # Serving ---------------------------------------------------------------------------
 
@@ -280,7 +255,7 @@ class OperationsServer:
             target=self._serve_client, args=(client,), name="tarry-operations-client", daemon=True
         )
         with self._lock:
-            if self._stopping.is_set():
+            if self._stopping.is_set() or len(self._clients) >= self.max_connections:
                 client.close()
                 return
             self._clients.add(client)
@@ -404,7 +379,7 @@ class _Connection:
         if reply.action is Action.DROP:
             return False
         if reply.action is Action.HANG:
-            stopping.wait()
+            self._hold()
             return False
         if reply.delay and stopping.wait(reply.delay):
             return False
@@ -423,6 +398,16 @@ class _Connection:
             self._send(h11.Data(data=body))
         self._send(h11.EndOfMessage())
         return True
+
+    def _hold(self) -> None:
+        """Answer nothing until the server stops or the client hangs up."""
+        self.sock.settimeout(_HOLD_TICK)
+        while not self.server._stopping.is_set():
+            try:
+                if not self.sock.recv(_RECV):  # anything sent meanwhile is ignored
+                    return
+            except TimeoutError:
+                continue
 
     def _send(self, event: h11.Event) -> None:
         data = self.h11.send(event)
