@@ -1,0 +1,280 @@
+"""Workload 4: polls per second over loopback, tarry.http against a bare httpx loop.
+
+The embedded operations server (``tarry.testing.OperationsServer``) runs in a child
+process on 127.0.0.1, so the client's and the server's work do not share one GIL. Each
+wait polls a Databricks-style cluster that answers PENDING for K polls and RUNNING on
+poll K+1; both contenders use the same httpx client and the same counted no-op sleep
+(sync) or ``sleep(0)`` (async), and an event hook on the client counts every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+
+import httpx
+from _common import Sleeps, Timed, check_counts, fmt_ratio, interleave
+from overhead_async import LIBRARIES, Yield, run_on
+from overhead_sync import NoopClock
+
+import tarry.http
+
+SERVER = """
+import socket, sys
+from tarry.testing import OperationsServer
+with OperationsServer(idle_timeout=120.0) as server:
+    if NODELAY:
+        server._listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    print(server.url, flush=True)
+    sys.stdin.read()
+"""
+NODELAY = True
+"""The server writes a reply's head and body in two sends without TCP_NODELAY, so
+Nagle's algorithm meets the client's delayed ACK and every request stalls about 40 ms.
+Accepted sockets inherit TCP_NODELAY from the listening socket on Linux, so setting it
+there measures the loops rather than the stall."""
+
+NO_TLS = False
+"""Plain http:// on loopback: skip loading the CA bundle (100 ms per client here)."""
+
+SUCCESS = {"RUNNING"}
+FAILURE = {"ERROR", "TERMINATED"}
+
+
+class Server:
+    """The operations server in a child process, stopped when stdin closes."""
+
+    def __init__(self, nodelay: bool = NODELAY) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", f"NODELAY = {nodelay!r}\n" + SERVER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http://127.0.0.1:"):
+            self.close()
+            raise RuntimeError(f"the operations server did not start (said {self.url!r})")
+        self.admin = httpx.Client(base_url=self.url, verify=NO_TLS)
+
+    def clusters(self, n: int, k: int) -> list[str]:
+        """URLs of n new clusters, each PENDING for k polls, then RUNNING."""
+        script = {
+            "convention": "cluster",
+            "timeline": [{"state": "PENDING"}, {"state": "RUNNING", "poll": k + 1}],
+        }
+        urls = []
+        for _ in range(n):
+            reply = self.admin.post("/_tarry/operations", json=script)
+            reply.raise_for_status()
+            urls.append(reply.json()["url"])
+        return urls
+
+    def close(self) -> None:
+        if hasattr(self, "admin"):
+            self.admin.close()
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(10)
+
+
+class Requests:
+    """An httpx event hook that counts requests."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def hook(self, request: httpx.Request) -> None:
+        self.count += 1
+
+    async def ahook(self, request: httpx.Request) -> None:
+        self.count += 1
+
+
+# -- sync -------------------------------------------------------------------------------
+
+SyncWaiter = Callable[[httpx.Client, str, Sleeps], object]
+
+
+def bare_sync(client: httpx.Client, url: str, sleeps: Sleeps) -> object:
+    while True:
+        reply = client.get(url)
+        reply.raise_for_status()
+        body = reply.json()
+        state = body["state"]
+        if state in SUCCESS:
+            return body
+        if state in FAILURE:
+            raise RuntimeError(f"failed: {state}")
+        sleeps.sleep(1.0)
+
+
+def tarry_sync(client: httpx.Client, url: str, sleeps: Sleeps) -> object:
+    wait = tarry.http.databricks_wait(
+        client, url, success=SUCCESS, failure=FAILURE, clock=NoopClock(sleeps)
+    )
+    return wait.result()
+
+
+def sync_sample(server: Server, name: str, waiter: SyncWaiter, k: int) -> Callable[[int], float]:
+    def sample(n: int) -> float:
+        urls = server.clusters(n, k)
+        requests, sleeps = Requests(), Sleeps()
+        with httpx.Client(event_hooks={"request": [requests.hook]}, verify=NO_TLS) as client:
+            client.get(server.url + "/")  # open the connection first (a cheap 404)
+            requests.count = 0
+            start = time.perf_counter()
+            for url in urls:
+                waiter(client, url, sleeps)
+            spent = time.perf_counter() - start
+        check_counts(f"{name} (HTTP, sync)", n, k, requests.count, sleeps.count)
+        return spent / (n * (k + 1))
+
+    return sample
+
+
+# -- async ------------------------------------------------------------------------------
+
+AsyncWaiter = Callable[[httpx.AsyncClient, str, Yield], Awaitable[object]]
+
+
+async def bare_async(client: httpx.AsyncClient, url: str, clock: Yield) -> object:
+    while True:
+        reply = await client.get(url)
+        reply.raise_for_status()
+        body = reply.json()
+        state = body["state"]
+        if state in SUCCESS:
+            return body
+        if state in FAILURE:
+            raise RuntimeError(f"failed: {state}")
+        await clock.sleep(1.0)
+
+
+async def tarry_async(client: httpx.AsyncClient, url: str, clock: Yield) -> object:
+    wait = tarry.http.async_databricks_wait(
+        client, url, success=SUCCESS, failure=FAILURE, clock=clock
+    )
+    return await wait.result()
+
+
+async def _gather(library: str, jobs: list[Callable[[], Awaitable[object]]]) -> None:
+    if library == "trio":
+        import trio
+
+        async with trio.open_nursery() as nursery:
+            for job in jobs:
+                nursery.start_soon(job)
+    else:
+        await asyncio.gather(*(job() for job in jobs))
+
+
+def async_run(
+    server: Server, name: str, waiter: AsyncWaiter, library: str, n: int, k: int, concurrent: bool
+) -> float:
+    """Seconds for n waits (one after another, or all at once) on one AsyncClient."""
+    urls = server.clusters(n, k)
+    requests = Requests()
+
+    async def main() -> tuple[float, int]:
+        clock = Yield(library)
+        async with httpx.AsyncClient(
+            event_hooks={"request": [requests.ahook]}, verify=NO_TLS
+        ) as client:
+            await client.get(server.url + "/")
+            requests.count = 0
+            start = time.perf_counter()
+            if concurrent:
+                await _gather(library, [lambda url=url: waiter(client, url, clock) for url in urls])
+            else:
+                for url in urls:
+                    await waiter(client, url, clock)
+            return time.perf_counter() - start, clock.count
+
+    spent, sleeps = run_on(library, main)
+    check_counts(f"{name} (HTTP, {library})", n, k, requests.count, sleeps)
+    return float(spent)
+
+
+BARE = "bare httpx loop"
+SYNC: dict[str, SyncWaiter] = {BARE: bare_sync, "tarry.http.databricks_wait": tarry_sync}
+ASYNC: dict[str, AsyncWaiter] = {
+    BARE: bare_async,
+    "tarry.http.async_databricks_wait": tarry_async,
+}
+
+
+def run(
+    k: int, rounds: int, target: float, concurrent: int, concurrent_k: int
+) -> tuple[list[list[str]], dict[str, float]]:
+    """Rows of the table, and tarry's slowdown against the bare loop per setting."""
+    server = Server()
+    rows: list[list[str]] = []
+    slowdown: dict[str, float] = {}
+    try:
+        settings: list[tuple[str, dict[str, Callable[[int], float]]]] = [
+            ("sync, one wait at a time", {m: sync_sample(server, m, w, k) for m, w in SYNC.items()})
+        ]
+        for library in LIBRARIES:
+            settings.append(
+                (
+                    f"{library}, one wait at a time",
+                    {m: _per_poll(server, m, w, library, k) for m, w in ASYNC.items()},
+                )
+            )
+        for setting, samples in settings:
+            timed: dict[str, Timed] = interleave(samples, rounds, target)
+            base = timed[BARE].median
+            for m, t in timed.items():
+                rows.append(
+                    [
+                        setting,
+                        m,
+                        f"{1 / t.median:,.0f}",
+                        f"{t.median * 1e6:,.0f} us",
+                        fmt_ratio(t.median / base),
+                    ]
+                )
+            slowdown[setting] = max(t.median for t in timed.values()) / base
+        for library in LIBRARIES:
+            setting = f"{library}, {concurrent:,} waits at once on one AsyncClient"
+            walls: dict[str, list[float]] = {m: [] for m in ASYNC}
+            for r in range(max(1, rounds // 2)):
+                order = list(ASYNC)[r % 2 :] + list(ASYNC)[: r % 2]
+                for m in order:
+                    walls[m].append(
+                        async_run(server, m, ASYNC[m], library, concurrent, concurrent_k, True)
+                    )
+            polls = concurrent * (concurrent_k + 1)
+            base = sorted(walls[BARE])[len(walls[BARE]) // 2]
+            for m, values in walls.items():
+                wall = sorted(values)[len(values) // 2]
+                rows.append(
+                    [
+                        setting,
+                        m,
+                        f"{polls / wall:,.0f}",
+                        f"{wall:.2f} s total",
+                        fmt_ratio(wall / base),
+                    ]
+                )
+            slowdown[setting] = max(sorted(v)[len(v) // 2] for v in walls.values()) / base
+    finally:
+        server.close()
+    return rows, slowdown
+
+
+def _per_poll(
+    server: Server, name: str, waiter: AsyncWaiter, library: str, k: int
+) -> Callable[[int], float]:
+    def sample(n: int) -> float:
+        return async_run(server, name, waiter, library, n, k, False) / (n * (k + 1))
+
+    return sample
+
+
+HEADER = ["setting", "contender", "polls per second", "time per poll", "vs bare httpx"]
