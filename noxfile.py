@@ -55,6 +55,27 @@ def docs(session: nox.Session) -> None:
     session.log(f"the site is in {out}")
 
 
+BENCH_CONTENDERS = [
+    "databricks-sdk==0.167.0",
+    "polling2==0.5.0",
+    "google-api-core==2.44.0",
+    "botocore==1.44.8",
+    "backoff==2.2.1",
+    "tenacity==9.2.1",
+    "azure-core==1.41.0",
+    "pyinstrument==5.1.3",
+]
+"""The versions bench/ patches and re-states; another version may move what it patches."""
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Opt-in: tarry against other SDKs' waiting loops; writes docs/benchmarks.md.
+    ``nox -s bench -- --quick --no-write`` only checks that every workload runs."""
+    session.install("-e", ".[http,trio]", *BENCH_CONTENDERS)
+    session.run("python", "bench/run.py", *session.posargs)
+
+
 def _pyenv_python(version: str) -> str | None:
     """An interpreter for ``version`` from pyenv, if the machine has one."""
     root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
