@@ -37,8 +37,8 @@ def figure(svg_body: str, width: float, height: float, *, title: str, css_class:
     return nodes.raw("", f'<div class="tarry-figure">{svg}</div>', format="html")
 
 
-def table(header: list[str], rows: list[list[str]]) -> nodes.table:
-    """A plain docutils table of literal cells."""
+def table(header: list[str], rows: list[list[str]], literal: set[int] | None = None) -> nodes.table:
+    """A plain docutils table; the columns in ``literal`` (default: all) are code."""
     tbl = nodes.table(classes=["tarry-table"])
     group = nodes.tgroup(cols=len(header))
     tbl += group
@@ -46,20 +46,21 @@ def table(header: list[str], rows: list[list[str]]) -> nodes.table:
         group += nodes.colspec(colwidth=1)
     head = nodes.thead()
     group += head
-    head += _row(header, literal=False)
+    head += _row(header, set())
     body = nodes.tbody()
     group += body
+    columns = set(range(len(header))) if literal is None else literal
     for row in rows:
-        body += _row(row, literal=True)
+        body += _row(row, columns)
     return tbl
 
 
-def _row(cells: list[str], *, literal: bool) -> nodes.row:
+def _row(cells: list[str], literal: set[int]) -> nodes.row:
     row = nodes.row()
-    for cell in cells:
+    for index, cell in enumerate(cells):
         entry = nodes.entry()
         para = nodes.paragraph()
-        para += nodes.literal(cell, cell) if literal else nodes.Text(cell)
+        para += nodes.literal(cell, cell) if index in literal else nodes.Text(cell)
         entry += para
         row += entry
     return row

@@ -79,7 +79,13 @@ def run(script: Script) -> Trace:
                 label += f" (Retry-After: {hint:g})"
             sleeps.append((now, now + action.delay, label))
         now += action.delay
-        kind, seen, hint = next(steps)
+        try:
+            kind, seen, hint = next(steps)
+        except StopIteration:
+            raise RuntimeError(
+                f"the core asked for poll {len(polls) + 1} at t={now:g} s, after the script's "
+                f"last: it no longer ends a wait as the timing page describes ({action})"
+            ) from None
         polls.append((now, seen, action.final))
         if kind == "state":
             action = machine.polled({"state": seen}, now, retry_after=hint)
@@ -155,7 +161,7 @@ class Timeline(SphinxDirective):
         for title, trace in traces:
             polls = ", ".join(f"{seen} at {when:g}" for when, seen, _ in trace.polls)
             rows.append([title, polls, trace.outcome])
-        return [picture, svg.table(["wait", "polls (seconds)", "outcome"], rows)]
+        return [picture, svg.table(["wait", "polls (seconds)", "outcome"], rows, {2})]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
