@@ -6,8 +6,10 @@ them all; ``nox -s tests_all_pythons`` is the opt-in run over every supported ve
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import nox
@@ -160,3 +162,62 @@ def fuzz(session: nox.Session) -> None:
             session.log(f"    {signature}")
     if any(row["crashes"] for row in rows):
         session.error("crashing inputs were saved under fuzz/crashes/")
+
+
+AZURE_TESTSERVER = ("@microsoft.azure/autorest.testserver", "3.3.51")
+AZURE_PYTHON = ["azure-core==1.41.0", "azure-mgmt-core==1.6.0", "aiohttp>=3.9"]
+"""The versions docs/interop-azure.md was recorded with (tests/interop/azure_recorded.py)."""
+
+
+def _azure_testserver(session: nox.Session) -> Path:
+    """Install Azure's LRO test server from npm into .cache/azure-testserver, once per version."""
+    name, version = AZURE_TESTSERVER
+    folder = ROOT / ".cache" / "azure-testserver"
+    manifest = folder / "node_modules" / name / "package.json"
+    if manifest.exists() and json.loads(manifest.read_text()).get("version") == version:
+        return folder
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        session.error("the Azure interop tests need Node.js and npm on PATH")
+    folder.mkdir(parents=True, exist_ok=True)
+    session.run(
+        "npm", "install", "--prefix", str(folder), "--no-audit", "--no-fund",
+        f"{name}@{version}", external=True,
+    )  # fmt: skip
+    return folder
+
+
+def _stop_azure_testserver(session: nox.Session, pidfile: Path) -> None:
+    """Stop the test server by its process id if the tests could not (pytest was killed)."""
+    try:
+        pid = int(pidfile.read_text())
+    except (OSError, ValueError):
+        return
+    pidfile.unlink(missing_ok=True)
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    if Path("/proc").is_dir() and (
+        not cmdline.exists() or b"autorest.testserver" not in cmdline.read_bytes()
+    ):
+        return  # already gone (or the id now belongs to another process)
+    try:
+        os.kill(pid, signal.SIGTERM)
+        session.log(f"stopped the Azure test server left running (pid {pid})")
+    except ProcessLookupError:
+        pass
+
+
+@nox.session
+def interop(session: nox.Session) -> None:
+    """Opt-in: tarry against servers other people wrote. Azure: every LRO route of the
+    autorest test server (npm; needs Node.js), with azure-core's pollers beside tarry's."""
+    session.install("-e", ".[test]", *AZURE_PYTHON)
+    azure = _azure_testserver(session)
+    pidfile = azure / "server.pid"
+    env = {
+        "TARRY_INTEROP": "1",
+        "TARRY_AZURE_TESTSERVER_DIR": str(azure),
+        "TARRY_AZURE_PIDFILE": str(pidfile),
+    }
+    try:
+        session.run("pytest", "tests/interop", *session.posargs, env=env)
+    finally:
+        _stop_azure_testserver(session, pidfile)

@@ -5,6 +5,8 @@ The server is Node.js code that listens on every interface by default; we start 
 127.0.0.1, and ask for port 0 so the system picks a free one (read back from its log).
 It is stopped through its admin route, or by its process id if that does not work, and
 always: ``AzureTestServer`` is a context manager and the fixture stops it on teardown.
+If ``TARRY_AZURE_PIDFILE`` names a file, the process id is kept there while the server
+runs, so the nox session can stop it even if pytest itself was killed.
 
 The ``interop`` nox session installs the package into ``.cache/azure-testserver`` (or
 the folder named by ``TARRY_AZURE_TESTSERVER_DIR``).
@@ -101,12 +103,25 @@ class AzureTestServer:
                 stderr=subprocess.STDOUT,
                 cwd=self._workdir.name,
             )
+        self._write_pidfile(self._process.pid)
         try:
             self.base_url = f"http://127.0.0.1:{self._wait_for_port()}"
             self._wait_until_ready()
         except BaseException:
             self.stop()
             raise
+
+    @staticmethod
+    def _write_pidfile(pid: int | None) -> None:
+        """Tell the nox session which process to stop if this one never gets to."""
+        pidfile = os.environ.get("TARRY_AZURE_PIDFILE")
+        if not pidfile:
+            return
+        path = Path(pidfile)
+        if pid is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_text(f"{pid}\n")
 
     def _log_tail(self, limit: int = 2000) -> str:
         try:
@@ -158,6 +173,8 @@ class AzureTestServer:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+        if process is not None:
+            self._write_pidfile(None)
         if self._workdir is not None:
             self._workdir.cleanup()
             self._workdir = None
