@@ -44,7 +44,10 @@ __all__ = [
 ]
 
 MATCHERS = ("path", "pathAll", "pathAny", "status", "error")
+"""The acceptor matchers of the ``waiters-2`` format, all supported."""
+
 STATES = ("success", "failure", "retry")
+"""The states an acceptor can lead to."""
 _PATH_MATCHERS = frozenset({"path", "pathAll", "pathAny"})
 
 

@@ -25,6 +25,7 @@ from ._transient import is_transient
 __all__ = ["UNEXPECTED_ERROR", "WAITING", "Response", "Verdict", "policy_for", "spec_for"]
 
 Response = dict[str, Any]
+"""What a waiter polls: an operation's response, or the error response of a client error."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,10 @@ class Verdict:
 
 
 WAITING = Verdict(-1, "retry", "waiting")
+"""The verdict on a response no acceptor matched: keep waiting, as botocore does."""
+
 UNEXPECTED_ERROR = Verdict(-2, "failure", "an error no acceptor expects")
+"""The verdict on an error response no acceptor matched: the wait fails, as in botocore."""
 
 _LONGEST_MESSAGE = 300
 
