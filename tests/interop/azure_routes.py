@@ -71,6 +71,8 @@ class Outcome:
             return f"failed: {self.state}{extra}"
         if self.kind is Kind.HTTP_ERROR:
             return f"HTTP error {self.status}"
+        if self.kind is Kind.OTHER and self.message:
+            return f"{self.kind.value}: {self.message.partition(':')[0]}"
         return str(self.kind.value)
 
 
