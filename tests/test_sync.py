@@ -340,7 +340,7 @@ def test_real_clock_short_wait() -> None:
     with pytest.raises(OperationTimedOut) as caught:
         tarry.wait(script(Cluster("PENDING")), SPEC, timeout=0.05, backoff=Constant(0.01))
     assert caught.value.elapsed >= timedelta(seconds=0.05)
-    assert caught.value.attempts >= 2
+    assert caught.value.attempts >= 1
 
 
 def test_wait_refuses_bad_arguments() -> None:

