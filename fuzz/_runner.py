@@ -19,6 +19,7 @@ import gc
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 import traceback
@@ -52,6 +53,13 @@ def _signature(exc: BaseException) -> str:
     """Where a failure happened: its type and the innermost frame, not its data."""
     frames = traceback.extract_tb(exc.__traceback__)
     where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+    if isinstance(exc, AssertionError):
+        # One assertion can catch several faults: tell them apart by the message's
+        # wording, without the quoted values and numbers that change with each input.
+        wording = re.sub(
+            r"'.*?'|\".*?\"|[0-9.]+", "_", str(exc).splitlines()[0] if str(exc) else ""
+        )
+        return f"AssertionError at {where}: {wording[:60]}"
     return f"{type(exc).__name__} at {where}"
 
 

@@ -232,33 +232,38 @@ class Entity:
         return f"<Entity {self.state!r}>"
 
 
+def _trouble(e: Entity, what: str) -> Exception:
+    """What a misbehaving accessor raises: now and then an error that cannot be shown."""
+    return Unspeakable() if e.ok and e.bad else Boom(what)
+
+
 def _state(e: Entity) -> Hashable | None:
     if e.state_raises:
-        raise Boom("state")
+        raise _trouble(e, "state")
     return e.state  # type: ignore[no-any-return]
 
 
 def _message(e: Entity) -> object:
     if e.message_raises:
-        raise Boom("message")
+        raise _trouble(e, "message")
     return e.message
 
 
 def _retry_after(e: Entity) -> float | None:
     if e.hint_raises:
-        raise Boom("hint")
+        raise _trouble(e, "hint")
     return e.hint  # type: ignore[no-any-return]
 
 
 def _succeeded(e: Entity) -> bool:
     if e.success_raises:
-        raise Boom("success")
+        raise _trouble(e, "success")
     return e.ok
 
 
 def _failed(e: Entity) -> bool:
     if e.failure_raises:
-        raise Boom("failure")
+        raise _trouble(e, "failure")
     return e.bad
 
 
