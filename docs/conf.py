@@ -43,7 +43,7 @@ myst_heading_anchors = 3
 # Names are written short in the pages (``tarry.Wait``), long in the modules.
 add_module_names = False
 autodoc_typehints = "description"
-autodoc_typehints_description_target = "documented_params"
+autodoc_typehints_description_target = "all"
 autodoc_member_order = "bysource"
 autodoc_preserve_defaults = False
 autodoc_default_options = {"members": True}
@@ -56,6 +56,8 @@ nitpick_ignore_regex = [
     (r"py:(class|obj|data)", r"(tarry\.[\w.]+\.)?_?[A-Z]"),
     (r"py:(class|obj|data)", r"tarry\._\w+\.\w+"),
     (r"py:class", r"tarry\.[\w.]*\._[A-Z]\w*"),  # private base classes
+    # Type aliases and protocols that signatures name but the modules do not export.
+    (r"py:class", r"(tarry\.[\w.]*\.)?(States|Path|StepLike|AsyncClock|Extras)"),
 ]
 
 # The public modules: every name in their __all__ must have a docstring and an entry

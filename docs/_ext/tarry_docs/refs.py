@@ -63,7 +63,12 @@ BUILTINS = {
 BUILTIN_URL = "https://docs.python.org/3/library/{page}.html#{target}"
 
 
+SHORT = {"timedelta": "datetime.timedelta", "Hashable": "collections.abc.Hashable"}
+"""Names that annotations sometimes leave unqualified."""
+
+
 def _url(target: str) -> str | None:
+    target = SHORT.get(target, target)
     if target in BUILTINS:
         if target.endswith(("Error", "Exception")):
             page = "exceptions"
