@@ -2,10 +2,14 @@
 for, with the sync or the async client, and classifies the response.
 
 * Each request's timeout is ``tarry.request_timeout()`` (the time left in the wait,
-  floored), or the client's own timeout when the wait has no deadline.
+  floored), or the client's own timeout when the wait has no deadline. httpx applies it
+  to each phase (connect, each read...); reading the body is also cut once the whole
+  request has taken that long, so a server trickling bytes cannot stretch a poll.
 * A request to another origin than the first request's (only ever one the caller
   allowed) carries no credential: sensitive headers are removed and the client's auth is
   not applied.
+* Redirects are followed here (up to ``MAX_REDIRECTS``), not by httpx, so that each hop
+  passes the same origin check and header stripping as any other link.
 * Connection errors, timeouts and 408, 429, 500, 502, 503, 504 raise
   ``TransientHttpError`` (with the Retry-After hint); other non-2xx statuses raise
   ``HttpStatusError`` (``FinalFetchFailed`` for the result fetch). Error bodies are read
@@ -14,8 +18,10 @@ for, with the sync or the async client, and classifies the response.
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -31,15 +37,20 @@ from ._errors import (
     TransientHttpError,
 )
 from ._flows import Answer, Guard, Req
-from ._origin import is_sensitive, redact
+from ._origin import is_sensitive, redact, resolve
 from ._retry_after import parse_retry_after
 
-__all__ = ["TRANSIENT_STATUSES", "Extras", "Transport", "check_response"]
+__all__ = ["MAX_REDIRECTS", "TRANSIENT_STATUSES", "Extras", "Transport", "check_response"]
 
 logger = logging.getLogger("tarry.http")
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 """Statuses that mean "try again later": the poll is retried inside the deadline."""
+
+MAX_REDIRECTS = 5
+"""How many redirects one poll follows before giving up."""
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 T = TypeVar("T")
 
@@ -56,10 +67,6 @@ def _extras(source: Extras, what: str) -> Mapping[str, str] | None:
     return value
 
 
-def _lower_headers(headers: httpx.Headers) -> dict[str, str]:
-    return {name.lower(): value for name, value in headers.items()}
-
-
 def _describe(
     method: str, url: str, response: httpx.Response, content: bytes
 ) -> tuple[str, str | None]:
@@ -67,8 +74,6 @@ def _describe(
     found = None
     if content.strip():
         try:
-            import json
-
             found = server_message(json.loads(content))
         except (ValueError, RecursionError):
             found = None
@@ -85,7 +90,8 @@ def classify(
     status = response.status_code
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     if 200 <= status < 300:
-        return Answer(method, url, status, _lower_headers(response.headers), content, retry_after)
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return Answer(method, url, status, headers, content, retry_after)
     shown = redact(url)
     text, found = _describe(method, shown, response, content)
     if status in TRANSIENT_STATUSES:
@@ -118,17 +124,39 @@ def check_response(response: httpx.Response) -> None:
     a redacted URL, as the polls raise.
     """
     request = response.request
-    content = _content(response)
+    try:
+        content = response.content
+    except httpx.ResponseNotRead:
+        raise TypeError("the response was streamed and not read; call read() first") from None
     classify(request.method, str(request.url), response, content)
 
 
-def _content(response: httpx.Response) -> bytes:
-    try:
-        return response.content
-    except httpx.ResponseNotRead:
-        raise TypeError(
-            "the initial response was streamed and not read; call response.read() first"
-        ) from None
+class _Sending:
+    """One request on its way: the httpx request, whether it stays home, its budget."""
+
+    __slots__ = ("budget", "cutoff", "home", "request")
+
+    def __init__(self, request: httpx.Request, home: bool, budget: float | None) -> None:
+        self.request = request
+        self.home = home
+        self.budget = budget
+        self.cutoff = None if budget is None else time.monotonic() + budget
+
+    @property
+    def auth(self) -> Any:
+        return httpx.USE_CLIENT_DEFAULT if self.home else None
+
+    def limit(self, response: httpx.Response) -> int:
+        return MAX_BODY if response.is_success else MAX_ERROR_BODY
+
+    def add(self, gathered: bytearray, chunk: bytes, limit: int) -> bool:
+        """Keep ``chunk``; whether to stop reading (enough bytes, or out of time)."""
+        gathered += chunk
+        if len(gathered) > limit:
+            return True
+        if self.cutoff is not None and time.monotonic() > self.cutoff:
+            raise httpx.ReadTimeout("the body took longer than the time left", request=self.request)
+        return False
 
 
 class Transport:
@@ -150,7 +178,8 @@ class Transport:
         self.params = params
         self.sensitive = frozenset(name.lower() for name in sensitive)
 
-    def build(self, req: Req) -> tuple[httpx.Request, bool, float | None]:
+    def build(self, req: Req) -> _Sending:
+        """The httpx request for ``req``: hook headers and params, timeout, no stray credentials."""
         budget = request_timeout()
         timeout: Any = httpx.USE_CLIENT_DEFAULT if budget is None else budget
         try:
@@ -172,28 +201,24 @@ class Transport:
             for name in list(request.headers.keys()):
                 if is_sensitive(name, self.sensitive):
                     del request.headers[name]
-        return request, home, budget
+        return _Sending(request, home, budget)
 
-    def _failed(
-        self, request: httpx.Request, exc: httpx.RequestError, budget: float | None
-    ) -> HttpError:
-        method, shown = request.method, redact(request.url)
-        if isinstance(exc, httpx.TimeoutException):
-            limit = f" after {budget:.3g} s" if budget is not None else ""
-            return TransientHttpError(
-                f"{method} {shown} timed out{limit} ({type(exc).__name__})",
-                method=method,
-                url=shown,
-            )
-        if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol):
-            return TransientHttpError(
-                f"{method} {shown} failed: {type(exc).__name__}: {_exc_text(exc)}",
-                method=method,
-                url=shown,
-            )
+    def _redirect(self, req: Req, sending: _Sending, response: httpx.Response) -> Req | None:
+        """The next hop if ``response`` redirects, origin-checked; else None."""
+        location = response.headers.get("location")
+        if response.status_code not in _REDIRECTS or not location:
+            return None
+        url = str(sending.request.url)
+        target = resolve(url, location)
+        target = self.guard.check(target, link="redirect", found_by=(req.method, url))
+        method = "GET" if response.status_code == 303 else req.method
+        return Req(method, target, req.final)
+
+    def _too_many(self, req: Req) -> HttpError:
+        shown = redact(req.url)
         return HttpError(
-            f"{method} {shown} failed: {type(exc).__name__}: {_exc_text(exc)}",
-            method=method,
+            f"{req.method} {shown}: more than {MAX_REDIRECTS} redirects",
+            method=req.method,
             url=shown,
         )
 
@@ -204,24 +229,28 @@ class Transport:
     # -- sync ---------------------------------------------------------------------------
 
     def send(self, req: Req) -> Answer:
+        """One request, redirects followed, read and classified."""
         client = self.client
         assert isinstance(client, httpx.Client)
-        request, home, budget = self.build(req)
-        try:
-            response = client.send(
-                request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if home else None
-            )
+        for _ in range(MAX_REDIRECTS + 1):
+            sending = self.build(req)
             try:
-                limit = MAX_BODY if response.is_success else MAX_ERROR_BODY
-                content = _gather(response.iter_bytes(), limit)
-            finally:
-                response.close()
-        except httpx.RequestError as exc:
-            raise self._failed(request, exc, budget) from exc
-        self._log(request, response)
-        return _finish(req, request, response, content)
+                response = client.send(sending.request, stream=True, auth=sending.auth)
+                try:
+                    content = _gather(sending, response.iter_bytes(), sending.limit(response))
+                finally:
+                    response.close()
+            except httpx.RequestError as exc:
+                raise _failed(sending, exc) from exc
+            self._log(sending.request, response)
+            hop = self._redirect(req, sending, response)
+            if hop is None:
+                return _finish(req, sending.request, response, content)
+            req = hop
+        raise self._too_many(req)
 
     def run(self, flow: Generator[Req, Answer, T]) -> T:
+        """Run one poll's flow to its end and return what it returns."""
         try:
             req = next(flow)
             while True:
@@ -232,33 +261,30 @@ class Transport:
     # -- async --------------------------------------------------------------------------
 
     async def send_async(self, req: Req) -> Answer:
+        """The async twin of ``send``."""
         client = self.client
         assert isinstance(client, httpx.AsyncClient)
-        request, home, budget = self.build(req)
-        try:
-            response = await client.send(
-                request, stream=True, auth=httpx.USE_CLIENT_DEFAULT if home else None
-            )
+        for _ in range(MAX_REDIRECTS + 1):
+            sending = self.build(req)
             try:
-                limit = MAX_BODY if response.is_success else MAX_ERROR_BODY
-                gathered = bytearray()
-                chunks = response.aiter_bytes()
+                response = await client.send(sending.request, stream=True, auth=sending.auth)
                 try:
-                    async for chunk in chunks:
-                        gathered += chunk
-                        if len(gathered) > limit:
-                            break
+                    content = await _agather(
+                        sending, response.aiter_bytes(), sending.limit(response)
+                    )
                 finally:
-                    await chunks.aclose()  # type: ignore[attr-defined]
-                content = bytes(gathered)
-            finally:
-                await response.aclose()
-        except httpx.RequestError as exc:
-            raise self._failed(request, exc, budget) from exc
-        self._log(request, response)
-        return _finish(req, request, response, content)
+                    await response.aclose()
+            except httpx.RequestError as exc:
+                raise _failed(sending, exc) from exc
+            self._log(sending.request, response)
+            hop = self._redirect(req, sending, response)
+            if hop is None:
+                return _finish(req, sending.request, response, content)
+            req = hop
+        raise self._too_many(req)
 
     async def run_async(self, flow: Generator[Req, Answer, T]) -> T:
+        """The async twin of ``run``."""
         try:
             req = next(flow)
             while True:
@@ -267,19 +293,49 @@ class Transport:
             return done.value  # type: ignore[no-any-return]
 
 
-def _gather(chunks: Iterator[bytes], limit: int) -> bytes:
-    """At most a little over ``limit`` bytes of a body; the rest is never read."""
+def _gather(sending: _Sending, chunks: Iterator[bytes], limit: int) -> bytes:
+    """The body, up to a little over ``limit`` bytes; the rest is never read."""
     gathered = bytearray()
     try:
         for chunk in chunks:
-            gathered += chunk
-            if len(gathered) > limit:
+            if sending.add(gathered, chunk, limit):
                 break
     finally:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
     return bytes(gathered)
+
+
+async def _agather(sending: _Sending, chunks: AsyncIterator[bytes], limit: int) -> bytes:
+    gathered = bytearray()
+    try:
+        async for chunk in chunks:
+            if sending.add(gathered, chunk, limit):
+                break
+    finally:
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()
+    return bytes(gathered)
+
+
+def _failed(sending: _Sending, exc: httpx.RequestError) -> HttpError:
+    """The error a failed request becomes: transient unless retrying cannot help."""
+    request = sending.request
+    method, shown = request.method, redact(request.url)
+    if isinstance(exc, httpx.TimeoutException):
+        budget = sending.budget
+        limit = f" after {budget:.3g} s" if budget is not None else ""
+        return TransientHttpError(
+            f"{method} {shown} timed out{limit} ({type(exc).__name__})",
+            method=method,
+            url=shown,
+        )
+    text = f"{method} {shown} failed: {type(exc).__name__}: {_exc_text(exc)}"
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol):
+        return TransientHttpError(text, method=method, url=shown)
+    return HttpError(text, method=method, url=shown)
 
 
 def _finish(req: Req, request: httpx.Request, response: httpx.Response, content: bytes) -> Answer:
@@ -301,7 +357,6 @@ def _finish(req: Req, request: httpx.Request, response: httpx.Response, content:
 
 def _exc_text(exc: BaseException) -> str:
     """An httpx error's text, minus any URL in it (it could carry a signed query)."""
-    text = str(exc)
-    words = [redact(word) if "://" in word else word for word in text.split()]
+    words = [redact(word) if "://" in word else word for word in str(exc).split()]
     shown = " ".join(words)
     return shown[:300] if shown else "no detail"
