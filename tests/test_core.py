@@ -253,7 +253,7 @@ def test_retry_after_is_then_clamped_to_the_time_left() -> None:
     assert isinstance(m.polled(PENDING, 60.0), TimeOut)
 
 
-@pytest.mark.parametrize("hint", [math.nan, -5.0, -1, -math.inf, True, "10", None])
+@pytest.mark.parametrize("hint", [math.nan, -5.0, -1, -math.inf, -(10**400), True, "10", None])
 def test_nonsense_retry_after_is_ignored(hint: object) -> None:
     """NaN, negative, boolean and non-numeric hints leave the backoff delay alone."""
     m = machine(timeout=600, step=2)
@@ -417,9 +417,9 @@ def test_backoff_gets_the_sleep_count_and_the_delay_actually_used() -> None:
     assert backoff.calls == [(1, 0.0), (2, 2.0), (3, 4.0)]
 
 
-@pytest.mark.parametrize("bad", [math.nan, -1.0, math.inf])
+@pytest.mark.parametrize("bad", [math.nan, -1.0, math.inf, 10**400, "1", True, None])
 def test_an_invalid_backoff_delay_is_refused(bad: float) -> None:
-    """A custom backoff returning NaN, a negative or inf is a clear ValueError."""
+    """A custom backoff returning NaN, a negative, inf or a non-number is a clear ValueError."""
     m = Machine(SPEC, Policy(backoff=Recording(bad)), random.Random(0))
     m.start(0.0)
     with pytest.raises(ValueError, match="backoff gave an invalid delay"):
@@ -470,3 +470,23 @@ def test_transition_table_only_leaves_waiting_for_terminal_phases() -> None:
     assert sources == {Phase.NEW, Phase.WAITING}
     terminal = set(Phase) - sources
     assert terminal == {Phase.SUCCEEDED, Phase.FAILED, Phase.TIMED_OUT, Phase.ERRORED}
+
+
+def test_empty_retry_on_retries_nothing() -> None:
+    """retry_on=() names no transient error: every poll error is raised."""
+    m = machine(timeout=60, retry_on=())
+    m.start(0.0)
+    assert isinstance(m.poll_failed(Flaky(), 0.0), Raise)
+
+
+def test_a_broken_retry_after_attribute_is_no_hint() -> None:
+    """An error whose retry_after attribute raises is still transient, with no hint."""
+
+    class Broken(Exception):
+        @property
+        def retry_after(self) -> float:
+            raise RuntimeError("no header")
+
+    m = machine(timeout=60, step=2, retry_on=Broken)
+    m.start(0.0)
+    assert m.poll_failed(Broken(), 0.0) == PollAfter(2.0, 58.0, False)

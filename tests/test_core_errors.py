@@ -387,3 +387,28 @@ def test_quiet_logger_formats_nothing() -> None:
         assert isinstance(m.polled(Unprintable(), 0.0), PollAfter)
     finally:
         logging.getLogger("tarry").setLevel(logging.NOTSET)
+
+
+def test_unprintable_errors_and_states_are_named_by_type() -> None:
+    """An error or a state whose str() raises is named by its type in messages."""
+
+    class Mute(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("cannot say")
+
+    m = started(timeout=0, retry_on=Mute)
+    action = m.poll_failed(Mute(), 0.0)
+    assert isinstance(action, TimeOut)
+    assert action.text == "timed out after 0:00:00: cluster: last error: Mute"
+
+    class Odd:
+        def __hash__(self) -> int:
+            return 0
+
+        def __str__(self) -> str:
+            raise RuntimeError("cannot say")
+
+    m = started(timeout=0)
+    action = m.polled(Cluster(Odd()), 0.0)
+    assert isinstance(action, TimeOut)
+    assert action.text == "timed out after 0:00:00: cluster is <Odd>"

@@ -459,3 +459,10 @@ def test_wait_result_timeout_none_means_no_deadline() -> None:
     w = tarry.Wait(replies, SPEC, clock=clock)
     assert w.result(timeout=None) == Cluster("RUNNING")
     assert clock.now() > 1200.0
+
+
+def test_wait_without_init_has_no_attributes() -> None:
+    """A Wait whose __init__ never ran (as copy or pickle may build) raises AttributeError."""
+    bare = object.__new__(tarry.Wait)
+    assert not hasattr(bare, "cluster_id")
+    assert not hasattr(bare, "__deepcopy__")
