@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
@@ -854,3 +856,116 @@ async def test_async_sync_client_is_refused() -> None:
     """An async builder needs an httpx.AsyncClient."""
     with httpx.Client() as client, pytest.raises(TypeError, match="AsyncClient"):
         th.async_resource_wait(client, "/t", state="s", success={"ok"})  # type: ignore[call-overload]
+
+
+# -- redirects, slow bodies, logs ------------------------------------------------------------
+
+
+def moved(to: str, status: int = 307) -> httpx.Response:
+    return httpx.Response(status, headers={"Location": to})
+
+
+def test_same_origin_redirect_is_followed() -> None:
+    """A redirect on the same origin is followed with the caller's headers."""
+    script = Script({"GET /t": [moved("/t2?x=1")], "GET /t2": [reply(200, {"s": "ok"})]})
+    with script.client() as client:
+        done = th.resource_wait(client, "/t", state="s", success={"ok"}).result()
+    assert done.url == f"{BASE}/t2?[redacted]"
+    assert [r.headers["authorization"] for r in script.seen] == [SECRET, SECRET]
+
+
+def test_see_other_becomes_get() -> None:
+    """A 303 is followed with GET."""
+    script = Script({"GET /t": [moved("/t2", 303)], "GET /t2": [reply(200, {"s": "ok"})]})
+    with script.client() as client:
+        assert th.resource_wait(client, "/t", state="s", success={"ok"}).result().state == "ok"
+
+
+def test_foreign_redirect_is_refused() -> None:
+    """A redirect to another origin is refused like any other foreign link."""
+    script = Script({"GET /t": [moved("https://b.example/t?sig=QSECRET", 302)]})
+    with script.client() as client:
+        wait = th.resource_wait(client, "/t", state="s", success={"ok"})
+        with pytest.raises(th.ForeignOriginRefused, match="redirect") as caught:
+            wait.result()
+    assert "QSECRET" not in str(caught.value)
+    assert len(script.seen) == 1
+
+
+def test_allowed_foreign_redirect_gets_no_credentials() -> None:
+    """An allowed foreign redirect target gets no Authorization and no credential headers."""
+    script = Script(
+        {
+            "GET /t": [moved("https://b.example/t")],
+            "GET https://b.example/t": [reply(200, {"s": "ok"})],
+        }
+    )
+    with script.client() as client:
+        wait = th.resource_wait(
+            client,
+            "/t",
+            state="s",
+            success={"ok"},
+            allowed_origins=["https://b.example"],
+            headers={"X-Api-Key": "KSECRET", "Accept": "application/json"},
+        )
+        wait.result()
+    abroad = script.seen[1]
+    assert "authorization" not in abroad.headers
+    assert "x-api-key" not in abroad.headers
+    assert abroad.headers["accept"] == "application/json"
+
+
+def test_redirect_loop_ends() -> None:
+    """Endless redirects end with a clear HttpError, not a hang."""
+    script = Script({"GET /t": [moved("/t")]})
+    with script.client() as client:
+        wait = th.resource_wait(client, "/t", state="s", success={"ok"})
+        with pytest.raises(th.HttpError, match="more than 5 redirects"):
+            wait.result()
+    assert len(script.seen) == 6
+
+
+def test_trickling_body_is_cut_at_the_budget() -> None:
+    """A body sent a little at a time is cut once the request has used its time budget."""
+
+    def trickle(request: httpx.Request) -> httpx.Response:
+        def body() -> Any:
+            yield b'{"s": "pending", "pad": "'
+            for _ in range(50):
+                time.sleep(0.02)
+                yield b"x"
+            yield b'"}'
+
+        return httpx.Response(200, content=body())
+
+    script = Script({"GET /t": [trickle]})
+    with script.client() as client:
+        wait = th.resource_wait(
+            client, "/t", state="s", success={"ok"}, policy=Policy(request_floor=0.1)
+        )
+        started = time.monotonic()
+        with pytest.raises(OperationTimedOut) as caught:
+            wait.result(timeout=0.2)
+        took = time.monotonic() - started
+    assert isinstance(caught.value.last_error, th.TransientHttpError)
+    assert "timed out after" in str(caught.value.last_error)
+    assert took < 50 * 0.02  # cut before the body was complete
+
+
+def test_logs_show_redacted_urls_only(caplog: pytest.LogCaptureFixture) -> None:
+    """tarry's debug logs name requests by redacted URL and never show credentials."""
+    script = Script(
+        {
+            "PUT /vm": [reply(201, {}, {"Azure-AsyncOperation": "/ops/1?sig=QSECRET"})],
+            "GET /ops/1": [reply(503), reply(200, {"status": "Succeeded"})],
+            "GET /vm": [reply(200, {})],
+        }
+    )
+    with caplog.at_level(logging.DEBUG), script.client(cookies={"k": "CSECRET"}) as client:
+        th.azure_operation(client, client.put("/vm?sig=PSECRET"), clock=FakeClock()).result()
+    ours = [r.getMessage() for r in caplog.records if r.name.startswith("tarry")]
+    assert f"GET {BASE}/ops/1?[redacted] -> 503" in ours
+    text = "\n".join(ours)
+    for secret in ("QSECRET", "PSECRET", "CSECRET", SECRET):
+        assert secret not in text
