@@ -36,6 +36,17 @@ class Entity:
         self.state_message = message
 
 
+def make_spec(t: Any) -> Any:
+    """The cluster spec, built by the tarry package ``t`` (the installed one or a candidate)."""
+    return t.Spec(
+        name="cluster",
+        state=lambda e: e.state,
+        message=lambda e: e.state_message,
+        success={"RUNNING"},
+        failure={"ERROR", "TERMINATED"},
+    )
+
+
 class Operation:
     """An operation that is still going for ``k`` polls, then done.
 

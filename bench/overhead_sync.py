@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any
 
+import _candidate
 from _common import (
     ContenderMissing,
     Entity,
@@ -26,6 +27,7 @@ from _common import (
     fmt_ns,
     fmt_ratio,
     interleave,
+    make_spec,
     patched,
 )
 
@@ -34,13 +36,9 @@ import tarry
 TIMEOUT = 1200.0  # 20 minutes: never reached, but every loop that can have one gets one
 
 RUNNING = "RUNNING"
-SPEC: tarry.Spec[Entity] = tarry.Spec(
-    name="cluster",
-    state=lambda e: e.state,
-    message=lambda e: e.state_message,
-    success={"RUNNING"},
-    failure={"ERROR", "TERMINATED"},
-)
+
+
+SPEC: tarry.Spec[Entity] = make_spec(tarry)
 
 
 class NoopClock:
@@ -109,32 +107,48 @@ def floor_deadline(sleeps: Sleeps) -> Waiter:
 # -- tarry -------------------------------------------------------------------------------
 
 
-def tarry_wait(sleeps: Sleeps) -> Waiter:
-    clock = NoopClock(sleeps)
+def tarry_wait_with(t: Any) -> Callable[[Sleeps], Waiter]:
+    """``t.wait`` with a no-op clock, ``t`` being the tarry package to measure."""
+    spec = make_spec(t)
 
-    def run(op: Operation, _: Sleeps) -> object:
-        return tarry.wait(op.poll, SPEC, clock=clock)
+    def make(sleeps: Sleeps) -> Waiter:
+        clock = NoopClock(sleeps)
 
-    return run
+        def run(op: Operation, _: Sleeps) -> object:
+            return t.wait(op.poll, spec, clock=clock)
+
+        return run
+
+    return make
 
 
-def tarry_core_only(sleeps: Sleeps) -> Waiter:
+def tarry_core_with(t: Any) -> Callable[[Sleeps], Waiter]:
     """The core alone in a minimal hand loop: what the driver adds is the difference."""
-    sleep = sleeps.sleep
-    monotonic = time.monotonic
-    policy = tarry.Policy()
-    rng = random.Random()
+    spec = make_spec(t)
 
-    def run(op: Operation, _: Sleeps) -> object:
-        machine = tarry.Machine(SPEC, policy, rng)
-        action: Any = machine.start(monotonic())
-        poll = op.poll
-        while type(action) is tarry.PollAfter:
-            sleep(action.delay)
-            action = machine.polled(poll(), monotonic())
-        return action.entity
+    def make(sleeps: Sleeps) -> Waiter:
+        sleep = sleeps.sleep
+        monotonic = time.monotonic
+        policy = t.Policy()
+        rng = random.Random()
+        poll_after = t.PollAfter
 
-    return run
+        def run(op: Operation, _: Sleeps) -> object:
+            machine = t.Machine(spec, policy, rng)
+            action: Any = machine.start(monotonic())
+            poll = op.poll
+            while type(action) is poll_after:
+                sleep(action.delay)
+                action = machine.polled(poll(), monotonic())
+            return action.entity
+
+        return run
+
+    return make
+
+
+tarry_wait = tarry_wait_with(tarry)
+tarry_core_only = tarry_core_with(tarry)
 
 
 # -- databricks-sdk ----------------------------------------------------------------------
@@ -423,6 +437,10 @@ def available(strict: bool) -> tuple[dict[str, Contender], list[str]]:
             missing.append(f"{name} ({exc})")
             continue
         found[name] = contender
+        candidate = _candidate.loaded()
+        if candidate is not None and name in ("tarry.wait", "tarry core in a bare loop"):
+            build = tarry_wait_with if name == "tarry.wait" else tarry_core_with
+            found[f"{name} (candidate)"] = (_plain_ops, build(candidate), _no_patch)
     return found, missing
 
 

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import _candidate
 import _common
 import deadline
 import efficiency
@@ -189,11 +190,13 @@ def scale_section(sizes: Sizes, strict: bool) -> Section:
     )
     smallest = min(sizes.scale_sizes)
     rounds = (
-        f"median of {sizes.scale_rounds} interleaved runs" if sizes.scale_rounds > 1 else "one run"
+        f"median of {sizes.scale_rounds} interleaved runs up to 10,000 waits, one run above"
+        if sizes.scale_rounds > 1
+        else "one run"
     )
     section = Section(
         f"3. Scale: concurrent async waits (K = {sizes.scale_k})",
-        f"Wall time is the {rounds} per size; peak per waiter is tracemalloc's peak during "
+        f"Wall time is the {rounds}; peak per waiter is tracemalloc's peak during "
         "a separate traced run, minus what was traced before the waits began, divided by "
         "the number of waits (the operations themselves are allocated before). Each poll "
         f"yields once (`sleep(0)`). tenacity runs only up to {sizes.tenacity_max:,} waits.",
@@ -387,6 +390,13 @@ def tarry_source() -> str:
     return f"{where} (checkout at {commit})"
 
 
+def _candidate_line() -> str:
+    candidate = _candidate.loaded()
+    if candidate is None:
+        return ""
+    return f"; candidate (rows marked so): {Path(candidate.__file__).parent}"
+
+
 def machine() -> str:
     return (
         f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), "
@@ -409,7 +419,7 @@ def render(
         f"- Date: {started:%Y-%m-%d %H:%M} UTC ({spent / 60:.1f} minutes)"
         + (" — QUICK MODE: tiny sizes, figures mean nothing" if quick else ""),
         f"- Machine: {machine()}; load average {load}",
-        f"- tarry measured: {tarry_source()}",
+        f"- tarry measured: {tarry_source()}" + _candidate_line(),
         "- Versions: " + ", ".join(f"{d} {version(d)}" for d in CONTENDER_DISTS),
         "",
     ]
@@ -441,6 +451,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--output", type=Path, default=None, help="markdown file to write")
     parser.add_argument("--no-write", action="store_true", help="print only, write no file")
+    parser.add_argument(
+        "--candidate",
+        type=Path,
+        default=None,
+        help="a src folder holding another tarry, raced beside this one in workloads 1-3",
+    )
     args = parser.parse_args(argv)
     chosen = [w.strip() for w in args.only.split(",") if w.strip()]
     unknown = [w for w in chosen if w not in WORKLOADS]
@@ -450,6 +466,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.quick and args.output is None and not args.no_write:
         parser.error("--quick figures mean nothing: pass --output or --no-write")
+    if args.candidate is not None:
+        _candidate.load(args.candidate.resolve())
     sizes = QUICK if args.quick else FULL
     strict = not args.quick
     started = datetime.datetime.now(datetime.timezone.utc)

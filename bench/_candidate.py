@@ -1,0 +1,44 @@
+"""A second copy of tarry, loaded under another name, to race against the installed one.
+
+``python bench/run.py --candidate /path/to/other/src`` loads ``/path/to/other/src/tarry``
+as the package ``tarry_candidate`` and adds it to workloads 1 to 3 beside ``tarry``, in
+the same interleaved rounds: the way to measure a change to the core before and after
+on a noisy machine. Only the core, the drivers and ``testing`` are used; the core
+imports itself relatively, so the two copies never mix.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+NAME = "tarry_candidate"
+_loaded: ModuleType | None = None
+
+
+def load(src: Path) -> ModuleType:
+    """Import ``src/tarry`` as ``tarry_candidate`` (once)."""
+    global _loaded
+    if _loaded is not None:
+        return _loaded
+    package = src / "tarry"
+    init = package / "__init__.py"
+    if not init.is_file():
+        raise SystemExit(f"--candidate: no tarry package at {package}")
+    spec = importlib.util.spec_from_file_location(
+        NAME, init, submodule_search_locations=[str(package)]
+    )
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"--candidate: cannot import {package}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[NAME] = module
+    spec.loader.exec_module(module)
+    _loaded = module
+    return module
+
+
+def loaded() -> ModuleType | None:
+    """The candidate, if ``--candidate`` was given."""
+    return _loaded
