@@ -1,4 +1,4 @@
-"""Development sessions. ``nox`` alone runs lint, types and tests on the current Python.
+"""Development sessions. ``nox`` alone runs lint, types, tests and docs on the current Python.
 
 No session pins a Python version by default, so a machine with one interpreter runs
 them all; ``nox -s tests_all_pythons`` is the opt-in run over every supported version.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nox
 
-nox.options.sessions = ["lint", "types", "tests"]
+nox.options.sessions = ["lint", "types", "tests", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
