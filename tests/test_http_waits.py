@@ -969,3 +969,74 @@ def test_logs_show_redacted_urls_only(caplog: pytest.LogCaptureFixture) -> None:
     text = "\n".join(ours)
     for secret in ("QSECRET", "PSECRET", "CSECRET", SECRET):
         assert secret not in text
+
+
+# -- odd inputs -------------------------------------------------------------------------------
+
+
+def test_more_argument_errors() -> None:
+    """Bad policies, URLs and unread streamed responses are clear errors up front."""
+    script = Script({"PUT /vm": [reply(201, {}, {"Azure-AsyncOperation": "/ops/1"})]})
+    with script.client() as client:
+        with pytest.raises(TypeError, match=r"tarry\.Policy"):
+            th.resource_wait(client, "/t", state="s", success={"ok"}, policy="fast")  # type: ignore[call-overload]
+        with pytest.raises(TypeError, match="url must be a string"):
+            th.resource_wait(client, b"/t", state="s", success={"ok"})  # type: ignore[call-overload]
+        with pytest.raises(ValueError, match="not a usable URL"):
+            th.resource_wait(client, "http://[::1/x", state="s", success={"ok"})
+        request = client.build_request("PUT", "/vm")
+        streamed = httpx.Response(201, stream=httpx.ByteStream(b"{}"), request=request)
+        with pytest.raises(TypeError, match="streamed and not read"):
+            th.azure_operation(client, streamed)
+        with pytest.raises(TypeError, match="streamed and not read"):
+            th.check_response(streamed)
+        streamed.close()
+
+
+def test_unusable_polling_link() -> None:
+    """A polling header that is not a usable URL is a MalformedResponse naming the request."""
+    script = Script({"PUT /vm": [reply(201, {}, {"Azure-AsyncOperation": "https://:0/x"})]})
+    with script.client() as client, pytest.raises(th.MalformedResponse, match="not a usable URL"):
+        th.azure_operation(client, client.put("/vm"))
+
+
+def test_google_initial_body_of_the_wrong_shape() -> None:
+    """An initial Google answer that is not an operation is refused at once."""
+    script = Script({"POST /v1/x": [reply(200, ["operations/1"])]})
+    with script.client() as client, pytest.raises(th.MalformedResponse, match="JSON object"):
+        th.google_operation(client, client.post("/v1/x"))
+
+
+def test_azure_location_put_with_empty_final_answer_reads_the_resource() -> None:
+    """A PUT polled by Location whose final answer is empty reads the resource itself."""
+    script = Script(
+        {
+            "PUT /vm": [reply(202, None, {"Location": "/ops/1"})],
+            "GET /ops/1": [reply(202), reply(204)],
+            "GET /vm": [reply(200, {"id": "vm"})],
+        }
+    )
+    with script.client() as client:
+        done = th.azure_operation(client, client.put("/vm"), clock=FakeClock()).result()
+    assert done.body == {"id": "vm"}
+
+
+def test_oversized_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A success body over MAX_BODY is a MalformedResponse, not read to the end."""
+    monkeypatch.setattr("tarry.http._transport.MAX_BODY", 1000)
+    script = Script({"GET /t": [reply(200, {"s": "x" * 5000})]})
+    with script.client() as client:
+        wait = th.resource_wait(client, "/t", state="s", success={"ok"})
+        with pytest.raises(th.MalformedResponse, match="body over 1000 bytes"):
+            wait.result()
+
+
+def test_non_string_messages_are_shown_as_text() -> None:
+    """A message path that finds a number gives its text."""
+    script = Script({"GET /t": [reply(200, {"s": "bad", "code": 42})]})
+    with script.client() as client:
+        wait = th.resource_wait(
+            client, "/t", state="s", message="code", success={"ok"}, failure={"bad"}
+        )
+        with pytest.raises(OperationFailed, match="got bad: 42"):
+            wait.result()

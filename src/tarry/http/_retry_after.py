@@ -9,7 +9,6 @@ core's job (``Policy.max_retry_after``), so the rule lives in one place.
 from __future__ import annotations
 
 import email.utils
-import math
 import re
 from datetime import datetime, timezone
 
@@ -56,10 +55,4 @@ def _seconds_until(text: str, now: datetime | None) -> float | None:
         now = datetime.now(timezone.utc)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
-    try:
-        seconds = (when - now).total_seconds()
-    except OverflowError:
-        return None
-    if math.isnan(seconds):
-        return None
-    return max(seconds, 0.0)
+    return max((when - now).total_seconds(), 0.0)
