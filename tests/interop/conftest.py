@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from .aws_moto import MotoServer
 from .azure_server import ENABLED, SKIP_REASON, AzureTestServer
 
 
@@ -20,3 +21,12 @@ def azure_server() -> Iterator[str]:
         pytest.skip(SKIP_REASON)
     with AzureTestServer() as server:
         yield server.base_url
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """moto's AWS server on 127.0.0.1 and a free port, in a thread, for the whole session."""
+    if not ENABLED:
+        pytest.skip(SKIP_REASON)
+    with MotoServer() as server:
+        yield server
