@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tarry.http import Origin, is_sensitive, origin_of, redact
 from tarry.http._origin import parse_origins, resolve
@@ -90,3 +92,27 @@ def test_parse_origins() -> None:
         parse_origins(["b.example"])
     with pytest.raises(TypeError, match="strings"):
         parse_origins([42])  # type: ignore[list-item]
+
+
+@given(
+    user=st.text(alphabet="abcXYZ019-_.~%", min_size=1, max_size=12),
+    secret=st.text(alphabet="abcXYZ019-_.~%", min_size=6, max_size=24),
+    path=st.text(alphabet="abc/-_.", max_size=20),
+    query=st.text(alphabet="abc=&%+019", min_size=1, max_size=30),
+)
+def test_redact_hides_userinfo_and_query(user: str, secret: str, path: str, query: str) -> None:
+    """Whatever the user info and query, neither survives redaction."""
+    url = f"https://{user}:{secret}@api.example/{path}?sig={secret}&{query}"
+    shown = redact(url)
+    assert secret not in shown
+    assert user + ":" not in shown
+    assert shown.startswith("https://api.example/")
+    assert shown.endswith("?[redacted]")
+
+
+@given(st.text(max_size=60))
+def test_redact_never_raises(text: str) -> None:
+    """Redaction accepts any text and never shows a query string."""
+    shown = redact(text)
+    assert isinstance(shown, str)
+    assert "?" not in shown or shown.endswith("?[redacted]")
