@@ -111,6 +111,19 @@ class Scenarios:
     ``base_url`` (``http://127.0.0.1:<port>``) is set by the server once it is bound;
     ``clock`` is the monotonic clock the timelines run on; ``default_duration`` is how
     long operations created without a timeline take. Thread-safe.
+
+    Every ``add_*`` method takes a ``timeline`` (a ``Timeline`` or what one is built
+    from; None for the convention's default), ``faults`` (``Fault`` objects, the first
+    match wins), ``cookie`` (``name=value``: see ``Operation``) and ``now`` (the
+    creation time on ``clock``, for tests that drive time by hand). Operations created
+    over HTTP take the same options as JSON, from ``POST /_tarry/operations`` or from a
+    ``"tarry"`` member in a create call's body:
+
+    - ``POST /resources`` (generic), ``POST /api/2.1/clusters/create``,
+      ``POST /api/2.1/jobs/runs/submit`` (2.0 works too), ``POST /v1/<collection>``
+      (answers a Google operation), and PUT/PATCH/POST/DELETE on any unknown path under
+      ``/subscriptions/`` (an Azure operation on that path);
+    - ``GET /_tarry/operations`` lists operations, ``GET /_tarry/requests`` the log.
     """
 
     def __init__(
