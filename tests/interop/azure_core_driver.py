@@ -53,7 +53,8 @@ WAIT = 20.0  # seconds before a wait that has not ended counts as endless
 
 
 class CookieJar(SansIOHTTPPolicy[Any, Any]):
-    """Keeps the test server's ``scenario`` cookie, whatever the transport does with cookies."""
+    """Keeps the test server's ``scenario`` cookie: azure-core's aiohttp transport keeps
+    no cookies at all, and its requests transport keeps them per session only."""
 
     def __init__(self) -> None:
         self.cookies: dict[str, str] = {}
@@ -71,7 +72,7 @@ class CookieJar(SansIOHTTPPolicy[Any, Any]):
             return
         pair, _, attributes = header.partition(";")
         name, _, value = pair.strip().partition("=")
-        if not value or "1970" in attributes:
+        if not value or "1970" in attributes:  # Express clears a cookie by expiring it
             self.cookies.pop(name, None)
         else:
             self.cookies[name] = value
