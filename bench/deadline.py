@@ -121,7 +121,7 @@ def google_runner(timeout: float, slow: float) -> Ending:
         raise ContenderMissing("google-api-core") from exc
     op = SlowOperation(slow)
 
-    class OperationFuture(polling.PollingFuture):  # type: ignore[misc]
+    class OperationFuture(polling.PollingFuture):  # type: ignore[misc,name-defined]
         def done(self, retry: Any = None) -> bool:
             op.poll()
             return False

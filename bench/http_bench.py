@@ -10,10 +10,11 @@ poll K+1; both contenders use the same httpx client and the same counted no-op s
 from __future__ import annotations
 
 import asyncio
+import functools
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 from _common import Sleeps, Timed, check_counts, fmt_ratio, interleave
@@ -162,7 +163,7 @@ async def tarry_async(client: httpx.AsyncClient, url: str, clock: Yield) -> obje
     return await wait.result()
 
 
-async def _gather(library: str, jobs: list[Callable[[], Awaitable[object]]]) -> None:
+async def _gather(library: str, jobs: Sequence[Callable[[], Awaitable[object]]]) -> None:
     if library == "trio":
         import trio
 
@@ -189,7 +190,8 @@ def async_run(
             requests.count = 0
             start = time.perf_counter()
             if concurrent:
-                await _gather(library, [lambda url=url: waiter(client, url, clock) for url in urls])
+                jobs = [functools.partial(waiter, client, url, clock) for url in urls]
+                await _gather(library, jobs)
             else:
                 for url in urls:
                     await waiter(client, url, clock)

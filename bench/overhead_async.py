@@ -13,7 +13,7 @@ import asyncio
 import gc
 import time
 import tracemalloc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import _candidate
@@ -127,7 +127,7 @@ def available(strict: bool) -> tuple[dict[str, AsyncWaiter], list[str]]:
     return found, missing
 
 
-def run_on(library: str, main: Callable[[], Awaitable[Any]]) -> Any:
+def run_on(library: str, main: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
     if library == "trio":
         import trio
 

@@ -201,7 +201,7 @@ def polling2_waiter(sleeps: Sleeps) -> Waiter:
     polling2 = _polling2()
 
     def done(entity: Entity) -> bool:
-        return entity.state == RUNNING
+        return bool(entity.state == RUNNING)
 
     def run(op: Operation, _: Sleeps) -> object:
         return polling2.poll(op.poll, step=1.0, timeout=TIMEOUT, check_success=done)
@@ -229,7 +229,7 @@ def _google() -> tuple[Any, Any]:
 def google_waiter(sleeps: Sleeps) -> Waiter:
     polling, _ = _google()
 
-    class OperationFuture(polling.PollingFuture):  # type: ignore[misc]
+    class OperationFuture(polling.PollingFuture):  # type: ignore[misc,name-defined]
         """The usual subclass: done() polls the operation once."""
 
         def __init__(self, op: Operation) -> None:

@@ -394,7 +394,7 @@ def _candidate_line() -> str:
     candidate = _candidate.loaded()
     if candidate is None:
         return ""
-    return f"; candidate (rows marked so): {Path(candidate.__file__).parent}"
+    return f"; candidate (rows marked so): {Path(str(candidate.__file__)).parent}"
 
 
 def machine() -> str:
