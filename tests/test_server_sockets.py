@@ -531,3 +531,25 @@ def test_scenario_bug_is_a_500(
         assert "ZeroDivisionError('oops')" in reply.text
         monkeypatch.undo()
         assert client.get(operations_server.url + "/x").status_code == 404
+
+
+def test_head_and_expect_100_continue(operations_server: OperationsServer) -> None:
+    """HEAD answers headers only; a client waiting for 100 Continue gets it before its body."""
+    op = operations_server.add_azure_operation(method="PATCH")
+    head = raw_exchange(
+        operations_server,
+        f"HEAD {op.path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode(),
+    )
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert head.endswith(b"\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", operations_server.port), timeout=5) as sock:
+        sock.sendall(
+            b"POST /_tarry/operations HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+            b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(b"{}")
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 201 Created\r\n")

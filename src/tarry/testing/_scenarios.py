@@ -468,7 +468,7 @@ class Scenarios:
         if route is not None:
             op, role = route
             record["op"] = op
-            if isinstance(op, AzureOperation) and role == "resource" and method != "GET":
+            if isinstance(op, AzureOperation) and role == "resource" and method in AZURE_METHODS:
                 return self._azure_initial(op, method, now)
             if method not in ("GET", "HEAD"):
                 return _json_reply(405, op.error_document(405, f"{method} is not allowed here"))

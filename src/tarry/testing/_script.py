@@ -388,9 +388,11 @@ class Reply:
 class Request:
     """One request the server received, for assertions in tests.
 
-    ``target`` is the path and query as sent; ``time`` the server's monotonic clock in
-    seconds; ``operation`` and ``poll`` say which operation it reached and which poll of
-    it this was (None for create calls, initial requests and unknown paths).
+    ``target`` is the path and query as sent; ``headers`` come as received, names in
+    lower case (h11 normalises them); ``time`` is the server's clock in seconds
+    (``time.monotonic()`` of this process, unless ``Scenarios`` was given another);
+    ``operation`` and ``poll`` say which operation it reached and which poll of it this
+    was (``poll`` is None for create calls, initial requests and unknown paths).
     """
 
     method: str

@@ -326,6 +326,8 @@ class _Connection:
                 self.h11.receive_data(data)
             elif isinstance(event, h11.Request):
                 head = event
+                if self.h11.they_are_waiting_for_100_continue:  # curl does, past 1 KiB
+                    self._send(h11.InformationalResponse(status_code=100, headers=[]))
             elif isinstance(event, h11.Data):
                 size += len(event.data)
                 if size > self.server.max_body_bytes:
