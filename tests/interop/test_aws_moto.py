@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from .aws_moto import MotoServer
-from .aws_side_by_side import SCENARIOS, Run, Scenario, run_async_pair, run_pair
+from .aws_scenarios import SCENARIOS, Scenario
+from .aws_side_by_side import Run, run_async_pair, run_pair
 
 ASYNC_SCENARIOS = [
     s
