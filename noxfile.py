@@ -168,6 +168,15 @@ AZURE_TESTSERVER = ("@microsoft.azure/autorest.testserver", "3.3.51")
 AZURE_PYTHON = ["azure-core==1.41.0", "azure-mgmt-core==1.6.0", "aiohttp>=3.9"]
 """The versions docs/interop-azure.md was recorded with (tests/interop/azure_recorded.py)."""
 
+AWS_PYTHON = [
+    "moto[server]==5.2.5",
+    "boto3==1.43.117",
+    "botocore==1.43.117",
+    "aiobotocore==3.10.0",
+]
+"""The versions docs/interop-aws.md was measured with (pinned: unpinned, pip backtracks
+for minutes over boto3 and aiobotocore's narrow botocore ranges)."""
+
 
 def _azure_testserver(session: nox.Session) -> Path:
     """Install Azure's LRO test server from npm into .cache/azure-testserver, once per version."""
@@ -208,16 +217,21 @@ def _stop_azure_testserver(session: nox.Session, pidfile: Path) -> None:
 @nox.session
 def interop(session: nox.Session) -> None:
     """Opt-in: tarry against servers other people wrote. Azure: every LRO route of the
-    autorest test server (npm; needs Node.js), with azure-core's pollers beside tarry's."""
-    session.install("-e", ".[test]", *AZURE_PYTHON)
+    autorest test server (npm; needs Node.js), with azure-core's pollers beside tarry's.
+    AWS: botocore's waiters and tarry.aws side by side on moto server, which runs in a
+    thread of pytest on 127.0.0.1 and so stops with it, pass or fail."""
+    session.install("-e", ".[test]", *AZURE_PYTHON, *AWS_PYTHON)
     azure = _azure_testserver(session)
     pidfile = azure / "server.pid"
     env = {
         "TARRY_INTEROP": "1",
         "TARRY_AZURE_TESTSERVER_DIR": str(azure),
         "TARRY_AZURE_PIDFILE": str(pidfile),
+        "TARRY_AWS_REPORT": str(ROOT / ".cache" / "interop-aws.md"),
     }
     try:
-        session.run("pytest", "tests/interop", *session.posargs, env=env)
+        session.run(
+            "pytest", "tests/interop", "tests/test_aws_botocore.py", *session.posargs, env=env
+        )
     finally:
         _stop_azure_testserver(session, pidfile)

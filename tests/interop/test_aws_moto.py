@@ -44,7 +44,9 @@ def report() -> Iterator[list[str]]:
             "| scenario | driver | expected | boto3 | tarry |",
             "| --- | --- | --- | --- | --- |",
         ]
-        Path(path).write_text("\n".join(head + rows) + "\n")
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text("\n".join(head + rows) + "\n")
 
 
 RUNS = 3
