@@ -29,19 +29,7 @@ SEEDS = sorted(
 
 # Crashing inputs kept as seeds whose bug is not fixed yet, with what goes wrong. Strict
 # xfail: once the bug is fixed the seed passes, the test fails, and the entry must go.
-KNOWN: dict[str, str] = {
-    "fuzz_conventions/crash-ipv6-link-escapes": (
-        "a Location header 'http://[::1' makes resolve() raise a raw ValueError "
-        "('Invalid IPv6 URL') out of azure_operation() instead of MalformedResponse"
-    ),
-    "fuzz_urls/crash-resolve-invalid-ipv6": (
-        "resolve() raises ValueError('Invalid IPv6 URL') for a reference like 'https://[::1:0'"
-    ),
-    "fuzz_urls/crash-redact-schemeless-userinfo": (
-        "redact() shows the user info of a URL with an empty scheme ('://user:pw@host'), "
-        "which httpx reads as user info"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 # How many arbitrary inputs hypothesis tries per target; the server target talks over
 # a socket for each one, so it gets fewer.

@@ -55,7 +55,11 @@ def test_redact_removes_query_and_userinfo() -> None:
     assert "pw" not in shown
     assert redact("https://api.example/ops/1") == "https://api.example/ops/1"
     assert redact("/ops/1?token=x") == "/ops/1?[redacted]"
-    assert redact("http://[::1") == "<unparsable URL>"
+    assert redact("http://u:pw@[::1") == "http://[::1"
+    assert redact("://user:pw@host/x") == "://host/x"
+    assert redact("https://a\\@evil.example/x") == "https://evil.example/x"
+    assert redact("https://api.example/a@b/c") == "https://api.example/a@b/c"
+    assert redact("x#frag?q") == "x"
 
 
 @pytest.mark.parametrize(
@@ -95,8 +99,8 @@ def test_parse_origins() -> None:
 
 
 @given(
-    user=st.text(alphabet="abcXYZ019-_.~%", min_size=1, max_size=12),
-    secret=st.text(alphabet="abcXYZ019-_.~%", min_size=6, max_size=24),
+    user=st.text(alphabet="QWXYZ019", min_size=1, max_size=12),
+    secret=st.text(alphabet="QWXYZ-_~", min_size=6, max_size=24),
     path=st.text(alphabet="abc/-_.", max_size=20),
     query=st.text(alphabet="abc=&%+019", min_size=1, max_size=30),
 )

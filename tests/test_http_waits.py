@@ -1040,3 +1040,20 @@ def test_non_string_messages_are_shown_as_text() -> None:
         )
         with pytest.raises(OperationFailed, match="got bad: 42"):
             wait.result()
+
+
+def test_transport_checks_origins_again_before_sending() -> None:
+    """Even a request no flow checked is refused by the transport, by httpx's reading of
+    its URL, before anything is sent."""
+    from tarry.http._flows import Guard, Req
+    from tarry.http._origin import parse_origins
+    from tarry.http._transport import Transport
+
+    script = Script({"GET /x": [reply(200, {})]})
+    with script.client() as client:
+        guard = Guard(f"{BASE}/start", parse_origins(None))
+        transport = Transport(client, guard, None, None, ())
+        with pytest.raises(th.ForeignOriginRefused, match=r"https://b\.example"):
+            transport.send(Req("GET", "https://b.example/x?sig=QSECRET"))
+        assert transport.send(Req("GET", f"{BASE}/x")).status_code == 200
+    assert len(script.seen) == 1

@@ -109,9 +109,16 @@ class Guard:
             ) from None
         if origin == self.home or origin in self.allowed:
             return url
+        raise self.refusal(origin, url, link=link, found_by=found_by)
+
+    def refusal(
+        self, origin: Origin, url: str, *, link: str, found_by: tuple[str, str]
+    ) -> ForeignOriginRefused:
+        """The error that says why ``url`` (on ``origin``) is not followed."""
+        method, source = found_by
         allowed = tuple(sorted(str(o) for o in self.allowed))
         extra = f" or the allowed origins ({', '.join(allowed)})" if allowed else ""
-        raise ForeignOriginRefused(
+        return ForeignOriginRefused(
             f"refused to follow the {link} {redact(url)} given by {method} "
             f"{redact(source)}: its origin {origin} is not the origin of the first request "
             f"({self.home}){extra}; pass allowed_origins=[{str(origin)!r}] to follow it "

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 __all__ = [
+    "DEFAULT_PORTS",
     "Origin",
     "is_sensitive",
     "origin_of",
@@ -22,7 +23,8 @@ __all__ = [
     "resolve",
 ]
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
+"""The port a URL without one connects to."""
 
 _SENSITIVE_NAMES = frozenset(
     {
@@ -54,7 +56,7 @@ class Origin:
 
     def __str__(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        default = _DEFAULT_PORTS.get(self.scheme)
+        default = DEFAULT_PORTS.get(self.scheme)
         port = "" if self.port is None or self.port == default else f":{self.port}"
         return f"{self.scheme}://{host}{port}"
 
@@ -68,7 +70,7 @@ def origin_of(url: str) -> Origin:
         raise ValueError(f"not an absolute URL: {redact(url)}")
     port = parts.port  # ValueError on a bad port
     if port is None:
-        port = _DEFAULT_PORTS.get(scheme)
+        port = DEFAULT_PORTS.get(scheme)
     return Origin(scheme, host.lower(), port)
 
 
@@ -93,22 +95,39 @@ def parse_origins(origins: Iterable[str] | str | None) -> frozenset[Origin]:
 
 
 def resolve(base: str, reference: str) -> str:
-    """``reference`` (absolute, or relative as servers often send) made absolute on ``base``."""
-    return urljoin(base, reference.strip())
+    """``reference`` (absolute, or relative as servers often send) made absolute on ``base``.
+
+    Never raises: a reference too broken to join (``http://[::1``) comes back as it is,
+    and the origin check then refuses it as an unusable URL.
+    """
+    reference = reference.strip()
+    try:
+        return urljoin(base, reference)
+    except ValueError:
+        return reference
 
 
 def redact(url: object) -> str:
-    """``url`` fit to show: no user info, no query string, no fragment. Never raises."""
+    """``url`` fit to show: no user info, no query string, no fragment. Never raises.
+
+    Done on the text itself rather than through a URL parser, so that a URL no parser
+    agrees on (``://user:pw@host``, ``http://[::1``) loses its secrets all the same:
+    everything after the first ``?`` or ``#`` goes, and so does everything up to the
+    last ``@`` of the part after ``//`` that precedes the path.
+    """
     text = str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return "<unparsable URL>"
-    netloc = parts.netloc.rpartition("@")[2]
-    shown = f"{parts.scheme}://{netloc}{parts.path}" if parts.scheme else f"{netloc}{parts.path}"
-    if parts.query:
-        shown += "?[redacted]"
-    return shown
+    cut = min((i for i in (text.find("?"), text.find("#")) if i != -1), default=-1)
+    head = text if cut == -1 else text[:cut]
+    start = head.find("//")
+    if start != -1:
+        rest = head[start + 2 :]
+        end = rest.find("/")
+        end = len(rest) if end == -1 else end
+        authority = rest[:end].rpartition("@")[2]
+        head = head[: start + 2] + authority + rest[end:]
+    if cut != -1 and text[cut] == "?":
+        head += "?[redacted]"
+    return head
 
 
 def is_sensitive(name: str, extra: frozenset[str] = frozenset()) -> bool:

@@ -37,7 +37,7 @@ from ._errors import (
     TransientHttpError,
 )
 from ._flows import Answer, Guard, Req
-from ._origin import is_sensitive, redact, resolve
+from ._origin import DEFAULT_PORTS, Origin, is_sensitive, redact, resolve
 from ._retry_after import parse_retry_after
 
 __all__ = ["MAX_REDIRECTS", "TRANSIENT_STATUSES", "Extras", "Transport", "check_response"]
@@ -196,7 +196,19 @@ class Transport:
                 method=req.method,
                 url=redact(req.url),
             ) from None
-        home = self.guard.is_home(str(request.url))
+        # The links were checked already; this checks again with httpx's own reading
+        # of the URL, the one it connects by, so no parser disagreement can send a
+        # request (or a credential) where the check did not look.
+        url = request.url
+        origin = Origin(
+            url.scheme,
+            url.raw_host.decode("ascii", "replace").lower(),
+            url.port if url.port is not None else DEFAULT_PORTS.get(url.scheme),
+        )
+        guard = self.guard
+        home = origin == guard.home
+        if not home and origin not in guard.allowed:
+            raise guard.refusal(origin, str(url), link="URL", found_by=(req.method, req.url))
         if not home:
             for name in list(request.headers.keys()):
                 if is_sensitive(name, self.sensitive):
