@@ -179,7 +179,10 @@ def _exchange(port: int, payload: bytes, src: Source) -> None:
         if reset:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             return
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server already closed (or reset) the connection: allowed
+            return
         received = b""
         deadline = time.monotonic() + ANSWER_WITHIN
         while True:
