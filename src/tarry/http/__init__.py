@@ -20,8 +20,10 @@ Transport rules: each request's timeout is ``tarry.request_timeout()`` (the time
 with the policy's ``request_floor``); connection errors, timeouts and 408, 429, 500, 502,
 503, 504 raise ``TransientHttpError`` and are retried inside the deadline; Retry-After
 (seconds or an HTTP date) raises the next delay, clamped by ``max_retry_after``; links
-in responses are followed only on the first request's origin unless allowed, and
-credentials never leave it; URLs are shown without query string or user info.
+in responses (and redirects) are followed only on the first request's origin unless
+allowed, and credentials never leave it; URLs are shown without query string or user
+info. (httpx itself logs every request's full URL at INFO on the ``httpx`` logger: keep
+that logger at WARNING if your URLs carry signatures.)
 
 The entity of each poll is a ``Reply`` (JSON body, status, headers, reading), or the
 caller's own object with ``parse=`` (``parse=ClusterInfo.from_dict`` gives a
