@@ -276,3 +276,25 @@ def test_not_found_ends_the_wait(server: OperationsServer, driver: str) -> None:
     with pytest.raises(th.HttpStatusError) as caught:
         drive(driver, RESOURCE, f"{server.url}/resources/nope", state="state", success={"RUNNING"})
     assert caught.value.status_code == 404
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_cookies_kept_across_polls(server: OperationsServer, driver: str) -> None:
+    """A server that keeps scenario state in a cookie is satisfied: the client keeps it."""
+    op = server.add_resource([Step("PENDING"), Step("RUNNING", poll=3)], cookie="scenario=abc123")
+    done = drive(driver, RESOURCE, op.url, state="state", success={"RUNNING"})
+    assert done.state == "RUNNING"
+    later = op.requests[1:]
+    assert later
+    assert all("scenario=abc123" in dict(r.headers).get("cookie", "") for r in later)
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_redirect_on_the_same_origin_is_followed(server: OperationsServer, driver: str) -> None:
+    """A poll answered with a redirect to an alias on the same server is followed."""
+    op = server.add_cluster(
+        [Step("PENDING"), Step("RUNNING", poll=3)], faults=[Fault.redirect(307, on=2)]
+    )
+    info = drive(driver, DATABRICKS, op.url, success={"RUNNING"}, failure={"ERROR"})
+    assert info.state == "RUNNING"
+    assert any(r.path.startswith("/_tarry/r/") for r in op.requests)
