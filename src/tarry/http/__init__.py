@@ -27,7 +27,20 @@ that logger at WARNING if your URLs carry signatures.)
 
 The entity of each poll is a ``Reply`` (JSON body, status, headers, reading), or the
 caller's own object with ``parse=`` (``parse=ClusterInfo.from_dict`` gives a
-``Wait[ClusterInfo]``).
+``Wait[ClusterInfo]``). An SDK method that starts an operation and returns its wait::
+
+    def create(self, **spec: Any) -> tarry.Wait[ClusterInfo]:
+        reply = self._http.post("/api/2.1/clusters/create", json=spec)
+        tarry.http.check_response(reply)  # the same errors as the polls raise
+        cluster_id = reply.json()["cluster_id"]
+        return tarry.http.databricks_wait(
+            self._http, "/api/2.1/clusters/get", params={"cluster_id": cluster_id},
+            success={"RUNNING"}, failure={"ERROR", "TERMINATED"},
+            parse=ClusterInfo.from_dict, response=reply, name="cluster",
+            bind={"cluster_id": cluster_id},
+        )
+
+    info = sdk.clusters.create(...).result(timeout=timedelta(minutes=15), callback=show)
 """
 
 from __future__ import annotations
