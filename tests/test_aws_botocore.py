@@ -118,3 +118,9 @@ def test_every_waiter_model_botocore_ships_is_read() -> None:
                 definition.operation
             ), (path, name)
     assert waiters > 500
+
+
+def test_a_service_without_waiters_says_so() -> None:
+    """Asking for the waiters of a service botocore has none for is a clear ValueError."""
+    with pytest.raises(ValueError, match="botocore has no waiters for sts"):
+        tarry.aws.waiter(_client("sts"), "anything")

@@ -352,3 +352,15 @@ def test_definitions_build_from_a_single_waiter_dict() -> None:
     definition = WaiterDefinition.from_dict("Job", MODEL["waiters"]["TranscriptionJobCompleted"])
     assert definition.operation == "GetTranscriptionJob"
     assert definition.description is None
+
+
+def test_odd_values_still_show_in_messages() -> None:
+    """Values JSON cannot show (a set, a cycle) are shown by repr, never an error."""
+    assert _acceptor("path", {1}, "A").describe() == "A == {1}"
+    assert _acceptor("status", 200).search(ok({})) is None
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    spec = spec_for(WaiterModel.from_dict(MODEL)["TranscriptionJobCompleted"])
+    message = spec.read_message({"TranscriptionJob": {"TranscriptionJobStatus": cycle}})
+    assert message == "TranscriptionJob.TranscriptionJobStatus = [[...]]"
+    assert repr(WaiterModel.from_dict(MODEL)) == f"<WaiterModel {len(MODEL['waiters'])} waiters>"
