@@ -124,3 +124,29 @@ def test_a_service_without_waiters_says_so() -> None:
     """Asking for the waiters of a service botocore has none for is a clear ValueError."""
     with pytest.raises(ValueError, match="botocore has no waiters for sts"):
         tarry.aws.waiter(_client("sts"), "anything")
+
+
+def test_models_under_aws_data_path_come_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As in botocore's session, a waiters-2 file under AWS_DATA_PATH overrides the shipped one."""
+    ec2 = _client("ec2")
+    version = ec2.meta.service_model.api_version
+    folder = tmp_path / "ec2" / version
+    folder.mkdir(parents=True)
+    custom = {
+        "version": 2,
+        "waiters": {
+            "Custom": {
+                "operation": "DescribeInstances",
+                "delay": 1,
+                "maxAttempts": 2,
+                "acceptors": [{"matcher": "status", "expected": 200, "state": "success"}],
+            }
+        },
+    }
+    (folder / "waiters-2.json").write_text(json.dumps(custom))
+    monkeypatch.setenv("AWS_DATA_PATH", str(tmp_path))
+    assert list(tarry.aws.model_for(ec2)) == ["Custom"]
+    monkeypatch.delenv("AWS_DATA_PATH")
+    assert "InstanceRunning" in tarry.aws.model_for(ec2)

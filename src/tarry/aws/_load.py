@@ -2,13 +2,15 @@
 
 botocore is imported only here, lazily, and only when the caller did not pass a model:
 its loader reads the ``waiters-2`` file of the client's service and API version (the
-same file boto3's own waiters use). Everything else reads public attributes of the
+same file boto3's own waiters use, found through the same search path, including
+``AWS_DATA_PATH``). Everything else reads public attributes of the
 client: ``client.meta.service_model`` and ``client.meta.method_to_api_mapping``.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,11 +35,13 @@ def model_for(client: Any, model: WaiterModel | Mapping[str, Any] | None = None)
             "pass model= (a tarry.aws.WaiterModel or a parsed waiters-2.json)"
         )
     version = getattr(service_model, "api_version", None)
-    return _botocore_model(service, version if isinstance(version, str) else None)
+    data_path = os.environ.get("AWS_DATA_PATH") or None
+    return _botocore_model(service, version if isinstance(version, str) else None, data_path)
 
 
 @functools.lru_cache(maxsize=32)
-def _botocore_model(service: str, api_version: str | None) -> WaiterModel:
+def _botocore_model(service: str, api_version: str | None, data_path: str | None) -> WaiterModel:
+    """The model botocore would load: ``AWS_DATA_PATH`` first, as botocore's session does."""
     try:
         from botocore.exceptions import DataNotFoundError
         from botocore.loaders import create_loader
@@ -46,7 +50,7 @@ def _botocore_model(service: str, api_version: str | None) -> WaiterModel:
             "loading a waiter model from a client needs botocore; pass model= instead"
         ) from None
     try:
-        data = create_loader().load_service_model(service, "waiters-2", api_version)
+        data = create_loader(data_path).load_service_model(service, "waiters-2", api_version)
     except DataNotFoundError:
         raise ValueError(f"botocore has no waiters for {service} {api_version or ''}") from None
     return WaiterModel.from_dict(data)
