@@ -144,7 +144,7 @@ def test_one_input(data: bytes) -> None:
 def main() -> None:
     from _runner import main as run
 
-    run("fuzz_retry_after", test_one_input)
+    run("fuzz_retry_after", test_one_input, instrument=("tarry", "email"))
 
 
 if __name__ == "__main__":
