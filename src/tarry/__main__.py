@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from ._cli import add_commands, dispatch
+
 __all__ = ["build_parser", "main"]
 
 
@@ -19,9 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
     commands.add_parser(
         "demo",
-        help="show waits that succeed, fail and time out, with live progress",
-        description="Run a few scripted operations on a real clock and show how tarry waits.",
+        help="show waits that succeed, fail, time out and ride out errors, with progress",
+        description="Start the embedded operations server on 127.0.0.1 and show real "
+        "waits against it: success, failure with a message, a timeout, and retries.",
     )
+    add_commands(commands)
     return parser
 
 
@@ -30,9 +34,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from ._demo import run_demo
+        from .demo import run_demo
 
         return run_demo(sys.stdout)
+    if args.command in ("wait", "serve"):
+        return dispatch(args.command)(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover
 
 
