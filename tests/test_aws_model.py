@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -364,3 +366,20 @@ def test_odd_values_still_show_in_messages() -> None:
     message = spec.read_message({"TranscriptionJob": {"TranscriptionJobStatus": cycle}})
     assert message == "TranscriptionJob.TranscriptionJobStatus = [[...]]"
     assert repr(WaiterModel.from_dict(MODEL)) == f"<WaiterModel {len(MODEL['waiters'])} waiters>"
+
+
+def test_import_without_jmespath() -> None:
+    """``import tarry`` works without jmespath; ``import tarry.aws`` says how to install it."""
+    code = (
+        "import sys; sys.modules['jmespath'] = None\n"
+        "import tarry\n"
+        "try:\n"
+        "    import tarry.aws\n"
+        "except ImportError as e:\n"
+        "    print('MSG', e)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert "MSG tarry.aws needs jmespath" in out.stdout
+    assert "pip install 'tarry[aws]'" in out.stdout

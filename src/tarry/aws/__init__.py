@@ -10,7 +10,7 @@ a ``tarry.Wait`` (or ``AsyncWait``), so the sans-IO core makes every timing deci
     wait = tarry.aws.waiter(ec2, "instance_running", InstanceIds=[instance_id])
     response = wait.result(timeout=600)          # the DescribeInstances response
 
-    # aiobotocore, under asyncio or trio-asyncio alike
+    # an aiobotocore client (asyncio), or any client whose methods return awaitables
     response = await tarry.aws.async_waiter(client, "TranscriptionJobCompleted",
                                             TranscriptionJobName="job").result()
 
@@ -29,6 +29,13 @@ Requires the ``aws`` extra (``jmespath``).
 """
 
 from __future__ import annotations
+
+try:
+    import jmespath as _jmespath  # noqa: F401
+except ImportError as _missing:  # pragma: no cover - exercised in a subprocess test
+    raise ImportError(
+        "tarry.aws needs jmespath, which comes with the aws extra: pip install 'tarry[aws]'"
+    ) from _missing
 
 from ._load import method_name, model_for
 from ._model import (

@@ -76,7 +76,8 @@ def waiter(
     ``params`` are the operation's arguments (``InstanceIds=[...]``). ``delay``,
     ``timeout``, ``backoff`` and ``retry_on`` are as in ``policy_for``. The result is
     the last response: the one an acceptor accepted. ``OperationFailed`` and
-    ``OperationTimedOut`` carry the last response as ``.entity``.
+    ``OperationTimedOut`` carry the last response as ``.entity``. The wait keeps the
+    waiter as ``.definition`` and the arguments as ``.params``.
     """
     definition = _definition(client, name, model)
     operation = operation_of(client, definition.operation)
