@@ -311,7 +311,10 @@ async def test_cancel_during_poll_propagates_and_leaves_nothing(anyio_backend: s
 
     before = live_tasks(anyio_backend)
     assert await cancel_once(entered, wait)
-    assert budgets == [pytest.approx(60.0)]
+    # Computed when the request is made, on the real clock: a little under 60 s.
+    assert len(budgets) == 1
+    assert budgets[0] is not None
+    assert 59.0 < budgets[0] <= 60.0
     assert offered.seen == []
     assert tarry.request_timeout() is None
     assert live_tasks(anyio_backend) == before

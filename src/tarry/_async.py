@@ -86,30 +86,31 @@ async def run(
     if clock is None:
         clock = running_clock()
     now, sleep = clock.now, clock.sleep
-    action: Action = machine.start(now(), retry_after)
-    while True:
-        if type(action) is PollAfter:
-            await sleep(action.delay)
-            token = set_budget(action.request_timeout)
-            try:
-                entity = await poll()
-            except Exception as error:
-                action = machine.poll_failed(error, now())
-                continue
-            finally:
-                reset_budget(token)
-            action = machine.polled(entity, now())
-            if callback is not None and action.notify:
-                shown = callback(entity)
-                if inspect.isawaitable(shown):
-                    await shown
-        elif type(action) is Succeed:
-            return cast(T, action.entity)
-        elif type(action) is Raise:
-            raise action.error
-        else:
-            assert isinstance(action, (Fail, TimeOut))
-            raise action.exception()
+    token = set_budget((machine.request_timeout, now))
+    try:
+        action: Action = machine.start(now(), retry_after)
+        while True:
+            if type(action) is PollAfter:
+                await sleep(action.delay)
+                try:
+                    entity = await poll()
+                except Exception as error:
+                    action = machine.poll_failed(error, now())
+                    continue
+                action = machine.polled(entity, now())
+                if callback is not None and action.notify:
+                    shown = callback(entity)
+                    if inspect.isawaitable(shown):
+                        await shown
+            elif type(action) is Succeed:
+                return cast(T, action.entity)
+            elif type(action) is Raise:
+                raise action.error
+            else:
+                assert isinstance(action, (Fail, TimeOut))
+                raise action.exception()
+    finally:
+        reset_budget(token)
 
 
 class AsyncWait(WaitBase[T]):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import random
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 __all__ = ["Backoff", "Constant", "Exponential", "Linear"]
@@ -54,23 +54,26 @@ class Linear:
     step: float = 1.0
     cap: float = 10.0
     jitter: float = 1.0
+    _capped_from: float = field(init=False, repr=False, compare=False)
+    _top: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("step", "cap", "jitter"):
             object.__setattr__(self, name, _check(name, getattr(self, name)))
+        # From this n on the delay is the cap (0 with no step). ``delay`` compares n with
+        # it before multiplying, and it is finite, so a huge n never overflows a float.
+        capped_from = min(self.cap / self.step, _LARGEST) if self.step else 0.0
+        object.__setattr__(self, "_capped_from", capped_from)
+        object.__setattr__(self, "_top", self.cap if self.step else 0.0)
 
     def delay(self, n: int, previous: float, rng: random.Random) -> float:
-        # Compare before multiplying: a huge n times a float would overflow.
-        if self.step == 0:
-            base = 0.0
-        elif n >= self.cap / self.step:
-            base = self.cap
-        else:
-            base = n * self.step
-        if self.jitter:
-            # Two finite halves can still add up past the largest float.
-            return min(base + rng.random() * self.jitter, _LARGEST)
-        return base
+        base = self._top if n >= self._capped_from else n * self.step
+        jitter = self.jitter
+        if not jitter:
+            return base
+        delay = base + rng.random() * jitter
+        # Two finite halves can still add up past the largest float.
+        return delay if delay <= _LARGEST else _LARGEST
 
 
 @dataclass(frozen=True, slots=True)

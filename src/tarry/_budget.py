@@ -1,26 +1,35 @@
-"""The time budget of the poll in progress, for poll functions that make requests.
+"""The time budget of the wait in progress, for poll functions that make requests.
 
-Drivers set it around each poll; a poll function reads it with ``request_timeout()``
-and hands it to its HTTP client, so no single request outlives the wait's deadline by
-more than the request floor. A context variable keeps it right per thread and per task.
+Drivers set it for the length of a wait; a poll function reads it with
+``request_timeout()`` and hands it to its HTTP client, so no single request outlives the
+wait's deadline by more than the request floor. A context variable keeps it right per
+thread and per task. It holds the machine's own budget rule and the driver's clock, so
+the figure is computed by the core, at the moment the request is made.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 
 __all__ = ["request_timeout"]
 
-_current: ContextVar[float | None] = ContextVar("tarry_request_timeout", default=None)
+Budget = tuple[Callable[[float], "float | None"], Callable[[], float]]
+
+_current: ContextVar[Budget | None] = ContextVar("tarry_request_timeout", default=None)
 set_budget = _current.set
 reset_budget = _current.reset
 
 
 def request_timeout() -> float | None:
-    """Seconds the current poll's request may take, or None (no deadline, or not polling).
+    """Seconds a request made now, inside a wait, may take; None outside a wait or
+    when the wait has no deadline.
 
-    It is the time left to the deadline after the sleep before this poll, but never
-    less than the policy's ``request_floor``, so a final poll at the deadline can
-    still complete.
+    It is the time left to the deadline, but never less than the policy's
+    ``request_floor``, so a final poll at the deadline can still complete.
     """
-    return _current.get()
+    current = _current.get()
+    if current is None:
+        return None
+    budget, now = current
+    return budget(now())

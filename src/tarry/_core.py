@@ -53,10 +53,10 @@ import enum
 import logging
 import math
 import random
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 from ._errors import OperationFailed, OperationTimedOut, UsageError
 from ._policy import Policy, retry_test
@@ -120,16 +120,29 @@ TRANSITIONS: dict[tuple[Phase, Event], Phase] = {
 # from different drivers can be checked against each other.
 
 
-@dataclass(frozen=True, slots=True)
-class PollAfter:
+class PollAfter(NamedTuple):
     """Sleep ``delay`` seconds (0 means now), then poll, giving the request
     ``request_timeout`` seconds (``None``: no deadline). ``final`` marks the poll at the
-    deadline: if it is not a success, the wait times out."""
+    deadline: if it is not a success, the wait times out.
+
+    The one action made on every poll, so it is a named tuple: immutable and compared
+    by value like the others, and several times cheaper to build than a frozen
+    dataclass.
+    """
 
     delay: float
     request_timeout: float | None
     final: bool
-    notify: ClassVar[bool] = True
+
+    @property
+    def notify(self) -> bool:
+        """Whether the caller's callback sees the entity that led here: yes."""
+        return True
+
+
+_poll_after = cast(
+    "Callable[[type[PollAfter], tuple[float, float | None, bool]], PollAfter]", tuple.__new__
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +252,7 @@ class Machine(Generic[T]):
         "_attempts",
         "_backoff",
         "_deadline",
+        "_debug",
         "_entity",
         "_final",
         "_floor",
@@ -284,6 +298,8 @@ class Machine(Generic[T]):
         self._state: Hashable | None = None
         self._message: str | None = None
         self._last_error: Exception | None = None
+        # Read once: checking the logger on every poll costs more than the rest of it.
+        self._debug = logger.isEnabledFor(logging.DEBUG)
 
     # -- what the driver can read -------------------------------------------------------
 
@@ -314,7 +330,8 @@ class Machine(Generic[T]):
 
     def polled(self, entity: T, now: float, retry_after: float | None = None) -> Action:
         """A poll returned ``entity`` at ``now``. A hint passed here overrides the spec's."""
-        self._expect_waiting()
+        if self._phase is not Phase.WAITING:
+            self._expect_waiting()
         spec = self.spec
         state = spec.read_state(entity)
         outcome = spec.judge(entity, state)
@@ -324,26 +341,28 @@ class Machine(Generic[T]):
         self._last_error = None
         if outcome is Outcome.SUCCEEDED:
             self._advance(Event.SUCCESS)
-            if logger.isEnabledFor(logging.DEBUG):
+            if self._debug:
                 self._log_end(show_state(state), "succeeded")
             return Succeed(entity)
-        self._message = spec.read_message(entity)
+        if spec.message is not None:
+            self._message = spec.read_message(entity)
         if outcome is not Outcome.STILL_GOING:
             self._advance(Event.FAILURE)
-            if logger.isEnabledFor(logging.DEBUG):
+            if self._debug:
                 self._log_end(self._what(), "failed")
             return self._fail(entity, state, outcome)
-        if retry_after is None:
+        if retry_after is None and spec.retry_after is not None:
             retry_after = spec.read_retry_after(entity)
-        return self._again(now, retry_after)
+        return self._again(now, retry_after, Event.STILL_GOING)
 
     def poll_failed(self, error: Exception, now: float, retry_after: float | None = None) -> Action:
         """A poll raised ``error`` at ``now``. Its ``retry_after`` attribute, if any, is a hint."""
-        self._expect_waiting()
+        if self._phase is not Phase.WAITING:
+            self._expect_waiting()
         self._attempts += 1
         if not self._is_transient(error):
             self._advance(Event.FATAL_ERROR)
-            if logger.isEnabledFor(logging.DEBUG):
+            if self._debug:
                 self._log_end(f"error {_brief(error)}", "not retried")
             return Raise(error)
         self._last_error = error
@@ -352,46 +371,58 @@ class Machine(Generic[T]):
                 retry_after = getattr(error, "retry_after", None)
             except Exception:  # a broken attribute is no hint; the error itself still counts
                 retry_after = None
-        return self._again(now, retry_after)
+        return self._again(now, retry_after, Event.TRANSIENT_ERROR)
+
+    def request_timeout(self, now: float) -> float | None:
+        """The budget of a request starting at ``now``: the time left, at least the floor."""
+        deadline = self._deadline
+        if deadline is None:
+            return None
+        left = deadline - now
+        return left if left > self._floor else self._floor
 
     # -- the decisions ------------------------------------------------------------------
 
-    def _again(self, now: float, hint: object) -> PollAfter | TimeOut:
+    def _again(self, now: float, hint: object, event: Event) -> PollAfter | TimeOut:
         """Still going (or a transient error): back off, or time out (rules 2, 3, 4, 6)."""
         deadline = self._deadline
         if self._final or (deadline is not None and now >= deadline):
             self._advance(Event.OUT_OF_TIME)
-            if logger.isEnabledFor(logging.DEBUG):
+            if self._debug:
                 self._log_end(self._what(), "timed out")
             return self._time_out(now)
-        self._advance(Event.STILL_GOING if self._last_error is None else Event.TRANSIENT_ERROR)
+        # WAITING stays WAITING on STILL_GOING and TRANSIENT_ERROR (asserted below the
+        # class), so the table lookup is skipped on this path, the one taken every poll.
         self._sleeps += 1
         delay = self._backoff.delay(self._sleeps, self._previous, self._rng)
-        if not _is_delay(delay):
-            raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
-        delay = float(delay)
-        cleaned = _clean_hint(hint, self._max_hint)
-        if cleaned is not None and cleaned > delay:
-            delay = cleaned
+        if type(delay) is not float or not 0.0 <= delay < math.inf:
+            if not _is_delay(delay):
+                raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
+            delay = float(delay)
+        if hint is not None:
+            cleaned = _clean_hint(hint, self._max_hint)
+            if cleaned is not None and cleaned > delay:
+                delay = cleaned
         action = self._schedule(now, delay)
-        if logger.isEnabledFor(logging.DEBUG):
+        if self._debug:
             self._log(action)
         return action
 
     def _schedule(self, now: float, delay: float) -> PollAfter:
+        """Cut ``delay`` to the deadline (rule 2) and give the poll its budget (rule 5)."""
         deadline = self._deadline
         if deadline is None:
             self._previous = delay
-            return PollAfter(delay, None, False)
+            return _poll_after(PollAfter, (delay, None, False))
         left = deadline - now
         if delay >= left:
-            delay = max(left, 0.0)
+            delay = left if left > 0.0 else 0.0
             self._final = True
         self._previous = delay
-        request_timeout = left - delay
-        if request_timeout < self._floor:
-            request_timeout = self._floor
-        return PollAfter(delay, request_timeout, self._final)
+        budget = left - delay
+        if budget < self._floor:
+            budget = self._floor
+        return _poll_after(PollAfter, (delay, budget, self._final))
 
     def _fail(self, entity: T, state: Hashable | None, outcome: Outcome) -> Fail:
         spec = self.spec
@@ -468,3 +499,8 @@ class Machine(Generic[T]):
     def _log_end(self, what: str, ending: str) -> None:
         """The debug line of the poll that ends the wait."""
         logger.debug("%s: poll %d: %s; %s", self.spec.name, self._attempts, what, ending)
+
+
+# The fast path in Machine._again relies on these two transitions staying put.
+assert TRANSITIONS[Phase.WAITING, Event.STILL_GOING] is Phase.WAITING
+assert TRANSITIONS[Phase.WAITING, Event.TRANSIENT_ERROR] is Phase.WAITING

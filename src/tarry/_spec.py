@@ -91,6 +91,9 @@ class Spec(Generic[T]):
     _failure_states: frozenset[Hashable] = field(init=False, repr=False, compare=False)
     _failure_test: Condition[T] | None = field(init=False, repr=False, compare=False)
     _pending_states: frozenset[Hashable] | None = field(init=False, repr=False, compare=False)
+    _classify: Callable[[T, Hashable | None], Outcome] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -118,6 +121,11 @@ class Spec(Generic[T]):
         setattr_(self, "_failure_states", failure_states)
         setattr_(self, "_failure_test", failure_test)
         setattr_(self, "_pending_states", pending)
+        setattr_(
+            self,
+            "_classify",
+            _classifier(success_states, success_test, failure_states, failure_test, pending),
+        )
         if self.goal is None:
             goal = " or ".join(sorted(show_state(s) for s in success_states)) or "success"
             setattr_(self, "goal", goal)
@@ -159,22 +167,52 @@ class Spec(Generic[T]):
     def judge(self, entity: T, state: Hashable | None) -> Outcome:
         """Classify one entity whose state was already read. Success is checked first."""
         try:
-            if state in self._success_states or (
-                self._success_test is not None and self._success_test(entity)
-            ):
-                return Outcome.SUCCEEDED
-            if state in self._failure_states or (
-                self._failure_test is not None and self._failure_test(entity)
-            ):
-                return Outcome.FAILED
-            pending = self._pending_states
-            if pending is not None and state is not None and state not in pending:
-                return Outcome.UNEXPECTED
+            return self._classify(entity, state)
         except Exception as exc:
             raise UnreadableEntity(
                 f"{self.name}: cannot judge {_brief(entity)}: {_brief(exc)}"
             ) from exc
-        return Outcome.STILL_GOING
+
+
+_SUCCEEDED = Outcome.SUCCEEDED
+_FAILED = Outcome.FAILED
+_UNEXPECTED = Outcome.UNEXPECTED
+_STILL_GOING = Outcome.STILL_GOING
+
+
+def _classifier(
+    success: frozenset[Hashable],
+    is_success: Condition[T] | None,
+    failure: frozenset[Hashable],
+    is_failure: Condition[T] | None,
+    pending: frozenset[Hashable] | None,
+) -> Callable[[T, Hashable | None], Outcome]:
+    """The spec's judgement as one function, built once: it runs on every poll.
+
+    Specs made of state sets alone (the common case) get a function that only does set
+    look-ups; any predicate or a ``pending`` set takes the general one.
+    """
+    if is_success is None and is_failure is None and pending is None:
+
+        def by_states(entity: T, state: Hashable | None) -> Outcome:
+            if state in success:
+                return _SUCCEEDED
+            if state in failure:
+                return _FAILED
+            return _STILL_GOING
+
+        return by_states
+
+    def general(entity: T, state: Hashable | None) -> Outcome:
+        if state in success or (is_success is not None and is_success(entity)):
+            return _SUCCEEDED
+        if state in failure or (is_failure is not None and is_failure(entity)):
+            return _FAILED
+        if pending is not None and state is not None and state not in pending:
+            return _UNEXPECTED
+        return _STILL_GOING
+
+    return general
 
 
 def _brief(entity: Any, limit: int = 200) -> str:

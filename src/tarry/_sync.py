@@ -48,28 +48,29 @@ def run(
 ) -> T:
     """Drive ``machine`` to the end: the whole sync driver."""
     now, sleep = clock.now, clock.sleep
-    action: Action = machine.start(now(), retry_after)
-    while True:
-        if type(action) is PollAfter:
-            sleep(action.delay)
-            token = set_budget(action.request_timeout)
-            try:
-                entity = poll()
-            except Exception as error:
-                action = machine.poll_failed(error, now())
-                continue
-            finally:
-                reset_budget(token)
-            action = machine.polled(entity, now())
-            if callback is not None and action.notify:
-                callback(entity)
-        elif type(action) is Succeed:
-            return cast(T, action.entity)
-        elif type(action) is Raise:
-            raise action.error
-        else:
-            assert isinstance(action, (Fail, TimeOut))
-            raise action.exception()
+    token = set_budget((machine.request_timeout, now))
+    try:
+        action: Action = machine.start(now(), retry_after)
+        while True:
+            if type(action) is PollAfter:
+                sleep(action.delay)
+                try:
+                    entity = poll()
+                except Exception as error:
+                    action = machine.poll_failed(error, now())
+                    continue
+                action = machine.polled(entity, now())
+                if callback is not None and action.notify:
+                    callback(entity)
+            elif type(action) is Succeed:
+                return cast(T, action.entity)
+            elif type(action) is Raise:
+                raise action.error
+            else:
+                assert isinstance(action, (Fail, TimeOut))
+                raise action.exception()
+    finally:
+        reset_budget(token)
 
 
 class Wait(WaitBase[T]):
