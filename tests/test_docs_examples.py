@@ -6,12 +6,20 @@ account) is opted out by an HTML comment on the line just before its fence, whic
 does not render and which must give a reason:
 
     <!-- not run: needs a real AWS account -->
+
+Pages about the command line opt in to running their ``sh`` blocks too, with the
+comment ``<!-- shell examples run: ... -->`` on their first line: the blocks run in
+order in one ``bash -euo pipefail``, with ``API`` set to a fresh embedded operations
+server and ``tarry`` on the PATH.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import shutil
+import subprocess
 import sys
 import textwrap
 import types
@@ -26,6 +34,8 @@ DOCS = ROOT / "docs"
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\s`]*)")
 NOT_RUN = re.compile(r"^<!--\s*not run:\s*(?P<reason>\S.*?)\s*-->$")
 PYTHON = {"python", "py", "python3"}
+SHELL = {"sh", "bash", "shell"}
+SHELL_PAGE = "<!-- shell examples run:"
 MOST_OPTED_OUT = 5  # a budget, so opting out stays the rare exception it should be
 
 
@@ -44,8 +54,8 @@ def pages() -> list[Path]:
     return [*found, ROOT / "README.md"]
 
 
-def blocks(text: str) -> Iterator[Block]:
-    """The fenced Python blocks of a Markdown page, with their opt-out reasons."""
+def blocks(text: str, languages: set[str] = PYTHON) -> Iterator[Block]:
+    """The fenced blocks in ``languages`` of a Markdown page, with their opt-out reasons."""
     lines = text.splitlines()
     index = 0
     while index < len(lines):
@@ -58,7 +68,7 @@ def blocks(text: str) -> Iterator[Block]:
         end = start
         while end < len(lines) and not lines[end].strip().startswith(fence):
             end += 1
-        if opening["info"].lower() in PYTHON:
+        if opening["info"].lower() in languages:
             before = lines[index - 1].strip() if index else ""
             marker = NOT_RUN.match(before)
             code = textwrap.dedent("\n".join(lines[start:end]))  # blocks inside list items
@@ -89,6 +99,52 @@ def _run_page(page: Path) -> int:
     finally:
         del sys.modules[module_name]
     return ran
+
+
+def shell_pages() -> list[Path]:
+    """The pages whose shell blocks run."""
+    return [p for p in pages() if p.read_text(encoding="utf-8").startswith(SHELL_PAGE)]
+
+
+def _shell_script(text: str) -> str:
+    """The page's shell blocks as one script whose line numbers are the page's."""
+    lines = [""] * (text.count("\n") + 1)
+    for block in blocks(text, SHELL):
+        for offset, line in enumerate(block.code.splitlines()):
+            lines[block.line - 1 + offset] = line
+    lines[0] = "trap 'echo \"failed at line $LINENO\" >&2' ERR"
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("page", shell_pages(), ids=_name)
+def test_page_shell_examples_run(page: Path, tmp_path: Path) -> None:
+    """The page's sh blocks run in bash against an embedded server, and all succeed."""
+    from tarry.testing import OperationsServer
+
+    for tool in ("bash", "curl", "jq"):
+        assert shutil.which(tool), f"the shell examples need {tool} on the PATH"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "tarry"
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m tarry "$@"\n')
+    wrapper.chmod(0o755)
+    script = _shell_script(page.read_text(encoding="utf-8"))
+    with OperationsServer() as server:
+        env = {
+            **os.environ,
+            "API": server.url,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        }
+        done = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0, f"{_name(page)}: {done.stderr}\n{done.stdout}"
 
 
 @pytest.fixture
@@ -159,6 +215,7 @@ def test_the_docs_have_examples_to_run() -> None:
         if block.not_run is None
     )
     assert counted >= 60, counted
+    assert shell_pages(), "the command-line tutorial's shell examples are no longer run"
 
 
 def test_extractor_reads_fences_and_markers() -> None:
