@@ -281,9 +281,7 @@ class Transport:
             try:
                 response = await client.send(sending.request, stream=True, auth=sending.auth)
                 try:
-                    content = await _agather(
-                        sending, response.aiter_bytes(), sending.limit(response)
-                    )
+                    content = await _agather(sending, response, sending.limit(response))
                 finally:
                     await response.aclose()
             except httpx.RequestError as exc:
@@ -319,17 +317,34 @@ def _gather(sending: _Sending, chunks: Iterator[bytes], limit: int) -> bytes:
     return bytes(gathered)
 
 
-async def _agather(sending: _Sending, chunks: AsyncIterator[bytes], limit: int) -> bytes:
+async def _agather(sending: _Sending, response: httpx.Response, limit: int) -> bytes:
+    """The async twin of ``_gather``, reading ``response``'s body.
+
+    httpx's body iterators are async generators stacked on each other (down to
+    httpcore's). Leaving them early, at the bound or at the budget, would abandon the
+    inner ones unfinished, and trio warns (ResourceWarning) when it collects such a
+    generator. So a body cut short is finished from the bottom: the response is closed,
+    and the next read fails in the innermost generator, which unwinds every one of them.
+    """
     gathered = bytearray()
+    chunks = response.aiter_bytes()
     try:
         async for chunk in chunks:
             if sending.add(gathered, chunk, limit):
                 break
     finally:
-        close = getattr(chunks, "aclose", None)
-        if close is not None:
-            await close()
+        await response.aclose()
+        await _finish_reading(chunks)
     return bytes(gathered)
+
+
+async def _finish_reading(chunks: AsyncIterator[bytes]) -> None:
+    """Run a closed response's body iterator to its end: it fails at its first read."""
+    try:
+        async for _ in chunks:
+            pass
+    except (httpx.HTTPError, httpx.StreamError):
+        pass
 
 
 def _failed(sending: _Sending, exc: httpx.RequestError) -> HttpError:
