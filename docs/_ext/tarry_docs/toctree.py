@@ -2,7 +2,8 @@
 
 Some pages (benchmarks, interop and reliability tables) are written alongside other
 work and may not exist yet in a given checkout; the site must still build without a
-warning, and list them as soon as they appear. Entries may be globs.
+warning, and list them as soon as they appear. Entries may be globs. They are matched
+against document names from the root, so the directive belongs on the root page.
 """
 
 from __future__ import annotations
