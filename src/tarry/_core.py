@@ -329,35 +329,47 @@ class Machine(Generic[T]):
         return self._schedule(now, hint or 0.0)
 
     def polled(self, entity: T, now: float, retry_after: float | None = None) -> Action:
-        """A poll returned ``entity`` at ``now``. A hint passed here overrides the spec's."""
-        if self._phase is not Phase.WAITING:
+        """A poll returned ``entity`` at ``now``. A hint passed here overrides the spec's.
+
+        This runs once per poll, so the spec's readers are inlined here (same errors as
+        ``Spec.read_state`` and ``Spec.judge``) and enum members are module constants.
+        """
+        if self._phase is not _WAITING:
             self._expect_waiting()
         spec = self.spec
-        state = spec.read_state(entity)
-        outcome = spec.judge(entity, state)
+        try:
+            state = spec.state(entity)
+        except Exception as exc:
+            raise spec.unreadable("read the state of", entity, exc) from exc
+        try:
+            outcome = spec._classify(entity, state)
+        except Exception as exc:
+            if isinstance(exc, TypeError):  # most likely an unhashable state
+                spec.read_state(entity)
+            raise spec.unreadable("judge", entity, exc) from exc
         self._attempts += 1
         self._entity = entity
         self._state = state
         self._last_error = None
-        if outcome is Outcome.SUCCEEDED:
+        if outcome is _SUCCEEDED:
             self._advance(Event.SUCCESS)
             if self._debug:
                 self._log_end(show_state(state), "succeeded")
             return Succeed(entity)
         if spec.message is not None:
             self._message = spec.read_message(entity)
-        if outcome is not Outcome.STILL_GOING:
+        if outcome is not _STILL_GOING:
             self._advance(Event.FAILURE)
             if self._debug:
                 self._log_end(self._what(), "failed")
             return self._fail(entity, state, outcome)
         if retry_after is None and spec.retry_after is not None:
             retry_after = spec.read_retry_after(entity)
-        return self._again(now, retry_after, Event.STILL_GOING)
+        return self._again(now, retry_after)
 
     def poll_failed(self, error: Exception, now: float, retry_after: float | None = None) -> Action:
         """A poll raised ``error`` at ``now``. Its ``retry_after`` attribute, if any, is a hint."""
-        if self._phase is not Phase.WAITING:
+        if self._phase is not _WAITING:
             self._expect_waiting()
         self._attempts += 1
         if not self._is_transient(error):
@@ -371,7 +383,7 @@ class Machine(Generic[T]):
                 retry_after = getattr(error, "retry_after", None)
             except Exception:  # a broken attribute is no hint; the error itself still counts
                 retry_after = None
-        return self._again(now, retry_after, Event.TRANSIENT_ERROR)
+        return self._again(now, retry_after)
 
     def request_timeout(self, now: float) -> float | None:
         """The budget of a request starting at ``now``: the time left, at least the floor."""
@@ -383,7 +395,7 @@ class Machine(Generic[T]):
 
     # -- the decisions ------------------------------------------------------------------
 
-    def _again(self, now: float, hint: object, event: Event) -> PollAfter | TimeOut:
+    def _again(self, now: float, hint: object) -> PollAfter | TimeOut:
         """Still going (or a transient error): back off, or time out (rules 2, 3, 4, 6)."""
         deadline = self._deadline
         if self._final or (deadline is not None and now >= deadline):
@@ -395,7 +407,7 @@ class Machine(Generic[T]):
         # class), so the table lookup is skipped on this path, the one taken every poll.
         self._sleeps += 1
         delay = self._backoff.delay(self._sleeps, self._previous, self._rng)
-        if type(delay) is not float or not 0.0 <= delay < math.inf:
+        if type(delay) is not float or not 0.0 <= delay < _INF:
             if not _is_delay(delay):
                 raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
             delay = float(delay)
@@ -415,7 +427,7 @@ class Machine(Generic[T]):
             self._previous = delay
             return _poll_after(PollAfter, (delay, None, False))
         left = deadline - now
-        if delay >= left:
+        if delay >= left:  # rule 2: cut to the deadline; the next poll is the final one
             delay = left if left > 0.0 else 0.0
             self._final = True
         self._previous = delay
@@ -473,7 +485,7 @@ class Machine(Generic[T]):
             ) from None
 
     def _expect_waiting(self) -> None:
-        if self._phase is not Phase.WAITING:
+        if self._phase is not _WAITING:
             if self._phase is Phase.NEW:
                 raise UsageError("call start(now) before reporting a poll")
             raise UsageError(f"the wait is over ({self._phase.value}); start a new Machine")
@@ -502,5 +514,9 @@ class Machine(Generic[T]):
 
 
 # The fast path in Machine._again relies on these two transitions staying put.
+_WAITING = Phase.WAITING
+_INF = math.inf
+_SUCCEEDED = Outcome.SUCCEEDED
+_STILL_GOING = Outcome.STILL_GOING
 assert TRANSITIONS[Phase.WAITING, Event.STILL_GOING] is Phase.WAITING
 assert TRANSITIONS[Phase.WAITING, Event.TRANSIENT_ERROR] is Phase.WAITING

@@ -130,15 +130,17 @@ class Spec(Generic[T]):
             goal = " or ".join(sorted(show_state(s) for s in success_states)) or "success"
             setattr_(self, "goal", goal)
 
+    def unreadable(self, doing: str, entity: object, exc: Exception) -> UnreadableEntity:
+        """The error for an accessor or predicate that raised on ``entity``."""
+        return UnreadableEntity(f"{self.name}: cannot {doing} {_brief(entity)}: {_brief(exc)}")
+
     def read_state(self, entity: T) -> Hashable | None:
         """The entity's state; an accessor that raises becomes an ``UnreadableEntity``."""
         try:
             state = self.state(entity)
             hash(state)
         except Exception as exc:
-            raise UnreadableEntity(
-                f"{self.name}: cannot read the state of {_brief(entity)}: {_brief(exc)}"
-            ) from exc
+            raise self.unreadable("read the state of", entity, exc) from exc
         return state
 
     def read_message(self, entity: T) -> str | None:
@@ -149,9 +151,7 @@ class Spec(Generic[T]):
             message = self.message(entity)
             return None if message is None else str(message)
         except Exception as exc:
-            raise UnreadableEntity(
-                f"{self.name}: cannot read the message of {_brief(entity)}: {_brief(exc)}"
-            ) from exc
+            raise self.unreadable("read the message of", entity, exc) from exc
 
     def read_retry_after(self, entity: T) -> float | None:
         """The server's hint for the next delay, if the spec knows where to find one."""
@@ -160,18 +160,14 @@ class Spec(Generic[T]):
         try:
             return self.retry_after(entity)
         except Exception as exc:
-            raise UnreadableEntity(
-                f"{self.name}: cannot read the retry hint of {_brief(entity)}: {_brief(exc)}"
-            ) from exc
+            raise self.unreadable("read the retry hint of", entity, exc) from exc
 
     def judge(self, entity: T, state: Hashable | None) -> Outcome:
         """Classify one entity whose state was already read. Success is checked first."""
         try:
             return self._classify(entity, state)
         except Exception as exc:
-            raise UnreadableEntity(
-                f"{self.name}: cannot judge {_brief(entity)}: {_brief(exc)}"
-            ) from exc
+            raise self.unreadable("judge", entity, exc) from exc
 
 
 _SUCCEEDED = Outcome.SUCCEEDED
