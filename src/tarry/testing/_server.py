@@ -251,6 +251,9 @@ class OperationsServer:
             return
         client.setblocking(True)
         client.settimeout(self.idle_timeout)
+        # An answer goes out in several writes (head, body, end); with Nagle's algorithm
+        # each write after the first waits for the client's delayed ACK, about 40 ms.
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         thread = threading.Thread(
             target=self._serve_client, args=(client,), name="tarry-operations-client", daemon=True
         )
