@@ -4,8 +4,9 @@ Each scenario creates two identical resources on one moto server at the same mom
 then runs boto3's ``client.get_waiter(name).wait(...)`` on one and
 ``tarry.aws.waiter(client, name, ...).result()`` on the other, in two threads at once.
 Both get the same delay; boto3 gets ``MaxAttempts`` and tarry the matching time budget,
-``delay * MaxAttempts`` (which is tarry's default with the model's own numbers). Each side counts its polls (calls of the
-waiter's operation, through botocore's events) and the time from its start to its end.
+``delay * MaxAttempts`` (which is tarry's default with the model's own numbers). Each
+side counts its polls (calls of the waiter's operation, through botocore's events) and
+the time from its start to its end.
 """
 
 from __future__ import annotations
