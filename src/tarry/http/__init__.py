@@ -13,7 +13,8 @@ returning a ``tarry.AsyncWait``; nothing is sent before ``result()``:
 
 Every builder takes the caller's httpx client (its cookies, auth and base URL are used
 on every poll) and these keyword options (``WaitOptions``): ``name``, ``headers`` and
-``params`` (a mapping or a function called per request, added to every poll),
+``params`` (a mapping or a function called per request, added to every poll; a poll
+on another origin gets neither sensitive headers nor these params),
 ``allowed_origins``, ``sensitive_headers``, ``policy``, ``clock``, ``rng``, ``bind``.
 
 Transport rules: each request's timeout is ``tarry.request_timeout()`` (the time left,

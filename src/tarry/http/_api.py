@@ -65,7 +65,8 @@ class _Options(TypedDict, total=False):
     headers: Extras
     """Headers for every poll: a mapping, or a function called per request."""
     params: Extras
-    """Query parameters for every poll (``api-version``, say): a mapping or a function."""
+    """Query parameters for every poll on the first request's origin (``api-version``,
+    say): a mapping or a function. Like credentials, they are not sent to another origin."""
     allowed_origins: Iterable[str] | str
     """Origins besides the first request's that links in responses may lead to."""
     sensitive_headers: Iterable[str]

@@ -6,8 +6,9 @@ for, with the sync or the async client, and classifies the response.
   to each phase (connect, each read...); reading the body is also cut once the whole
   request has taken that long, so a server trickling bytes cannot stretch a poll.
 * A request to another origin than the first request's (only ever one the caller
-  allowed) carries no credential: sensitive headers are removed and the client's auth is
-  not applied.
+  allowed) carries no credential: sensitive headers are removed, the client's auth is
+  not applied, and the caller's query parameters (the client's ``params`` and the wait's
+  ``params`` option) are not added: the link is followed with its own query only.
 * Redirects are followed here (up to ``MAX_REDIRECTS``), not by httpx, so that each hop
   passes the same origin check and header stripping as any other link.
 * Connection errors, timeouts and 408, 429, 500, 502, 503, 504 raise
@@ -213,6 +214,10 @@ class Transport:
             for name in list(request.headers.keys()):
                 if is_sensitive(name, self.sensitive):
                     del request.headers[name]
+            # The caller's query parameters (the client's and the params option) can be
+            # credentials too (?key=, ?sig=): abroad, the link is followed as it came.
+            own = httpx.URL(req.url).query
+            request.url = request.url.copy_with(query=own or None)
         return _Sending(request, home, budget)
 
     def _redirect(self, req: Req, sending: _Sending, response: httpx.Response) -> Req | None:
