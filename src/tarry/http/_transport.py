@@ -24,6 +24,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
+from urllib.parse import unquote_plus
 
 import httpx
 
@@ -183,14 +184,12 @@ class Transport:
         """The httpx request for ``req``: hook headers and params, timeout, no stray credentials."""
         budget = request_timeout()
         timeout: Any = httpx.USE_CLIENT_DEFAULT if budget is None else budget
+        params = _extras(self.params, "params")
         try:
             request = self.client.build_request(
-                req.method,
-                req.url,
-                headers=_extras(self.headers, "headers"),
-                params=_extras(self.params, "params"),
-                timeout=timeout,
+                req.method, req.url, headers=_extras(self.headers, "headers"), timeout=timeout
             )
+            own = httpx.URL(req.url).query
         except httpx.InvalidURL as exc:
             raise HttpError(
                 f"cannot build {req.method} {redact(req.url)}: {exc}",
@@ -214,11 +213,26 @@ class Transport:
             for name in list(request.headers.keys()):
                 if is_sensitive(name, self.sensitive):
                     del request.headers[name]
-            # The caller's query parameters (the client's and the params option) can be
-            # credentials too (?key=, ?sig=): abroad, the link is followed as it came.
-            own = httpx.URL(req.url).query
-            request.url = request.url.copy_with(query=own or None)
+        request.url = request.url.copy_with(query=self._query(own, params, home) or None)
         return _Sending(request, home, budget)
+
+    def _query(self, own: bytes, params: Mapping[str, str] | None, home: bool) -> bytes:
+        """The query a request is sent with: the link's own, as it came (httpx would
+        replace it with the client's params), and on the first request's origin the
+        client's params and the ``params`` option, which win over the link's parameters
+        of the same name. The caller's parameters can be credentials (``?key=``,
+        ``?sig=``), so a request to another origin gets none of them."""
+        added = self.client.params.merge(params) if home else None
+        if not added:
+            return own
+        names = set(added.keys())
+        kept = [
+            pair
+            for pair in own.split(b"&")
+            if pair
+            and unquote_plus(pair.partition(b"=")[0].decode("ascii", "replace")) not in names
+        ]
+        return b"&".join([*kept, str(added).encode("ascii")])
 
     def _redirect(self, req: Req, sending: _Sending, response: httpx.Response) -> Req | None:
         """The next hop if ``response`` redirects, origin-checked; else None."""
