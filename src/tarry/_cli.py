@@ -1,30 +1,46 @@
 """``tarry wait`` and ``tarry serve``: the command line's HTTP commands.
 
 Exit codes of ``tarry wait``: 0 success, 1 the operation failed, 2 a usage or HTTP
-error, 124 timed out (as GNU ``timeout``). The final entity goes to stdout as JSON;
-progress and errors go to stderr, so ``tarry wait ... | jq`` works.
+error, 124 timed out (as GNU ``timeout``), 130 interrupted (Ctrl-C). The final entity
+goes to stdout as JSON, and nothing else does; progress and errors go to stderr, so
+``tarry wait ... | jq`` works.
+
+Secrets: the values of ``-H`` headers and of the URLs' query strings and user info
+are taken out of everything written to stderr (a server may echo them in an error
+body), and no error ever prints a traceback, which could show them too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
+from urllib.parse import unquote, urlsplit
 
 from ._backoff import Backoff, Constant, Exponential, Linear
 from ._errors import OperationFailed, OperationTimedOut, TarryError
 from ._policy import Policy
-from ._progress import Progress
+from ._progress import Progress, json_text, printable
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_TIMED_OUT", "EXIT_USAGE", "add_commands"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_TIMED_OUT",
+    "EXIT_USAGE",
+    "add_commands",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_TIMED_OUT = 124
+EXIT_INTERRUPTED = 130
 
 CONVENTIONS = ("resource", "databricks", "google", "azure")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -42,7 +58,8 @@ examples:
   # a Google operation, and the result's name with jq
   tarry wait https://svc.example.com/v1/operations/abc --convention google | jq .response.name
 
-exit codes: 0 success, 1 operation failed, 2 usage or HTTP error, 124 timed out
+exit codes: 0 success, 1 operation failed, 2 usage or HTTP error, 124 timed out,
+  130 interrupted (Ctrl-C)
 """
 
 SERVE_EPILOG = """\
@@ -198,14 +215,26 @@ def add_commands(commands: Any) -> None:
 
 # -- tarry wait -------------------------------------------------------------------------
 
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e]*")
+_SHORTEST_SECRET = 6
+"""Shorter values are not taken out of messages: they would mangle ordinary words."""
+
 
 def _headers(raw: Sequence[str]) -> dict[str, str]:
     headers: dict[str, str] = {}
     for item in raw:
         name, sep, value = item.partition(":")
-        if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
-            raise UsageProblem(f"header must look like 'Name: value', got {item!r}")
-        headers[name.strip()] = value.strip()
+        name, value = name.strip(), value.strip()
+        if not sep or not _TOKEN.fullmatch(name):
+            start = (item.split() or [""])[0][:40]
+            raise UsageProblem(f"a header must look like 'Name: value', got one starting {start!r}")
+        if not _HEADER_VALUE.fullmatch(value):
+            raise UsageProblem(
+                f"the value of header {name!r} must be printable ASCII, "
+                "without line breaks or control characters"
+            )
+        headers[name] = value
     return headers
 
 
@@ -214,7 +243,7 @@ def _params(raw: Sequence[str]) -> dict[str, str]:
     for item in raw:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise UsageProblem(f"param must look like NAME=VALUE, got {item!r}")
+            raise UsageProblem("a --param must look like NAME=VALUE")
         params[name] = value
     return params
 
@@ -229,31 +258,58 @@ def _body(data: str | None) -> Any:
                 text = file.read()
         except OSError as exc:
             raise UsageProblem(f"cannot read --data file {data[1:]!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageProblem(f"--data file {data[1:]!r} is not UTF-8 text") from None
     try:
-        return json.loads(text)
-    except ValueError as exc:
+        return json.loads(text, parse_constant=_not_json)
+    except (ValueError, RecursionError) as exc:
         raise UsageProblem(f"--data is not valid JSON: {exc}") from None
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _seconds(value: float, flag: str) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise UsageProblem(f"{flag} must be a finite, non-negative number of seconds")
+    return value
+
+
 def _backoff(args: argparse.Namespace) -> Backoff:
+    interval = _seconds(args.interval, "--interval")
+    cap = _seconds(args.max_interval, "--max-interval")
     try:
         if args.backoff == "constant":
-            return Constant(args.interval)
+            return Constant(interval)
         if args.backoff == "exponential":
-            return Exponential(initial=args.interval, cap=args.max_interval)
-        return Linear(step=args.interval, cap=args.max_interval)
+            return Exponential(initial=interval, cap=cap)
+        return Linear(step=interval, cap=cap)
     except (TypeError, ValueError) as exc:
         raise UsageProblem(f"bad backoff: {exc}") from None
 
 
-def _policy(args: argparse.Namespace) -> Policy:
+def _policy(args: argparse.Namespace, retry_on: Callable[[Exception], bool]) -> Policy:
+    timeout = _seconds(args.timeout, "--timeout")
     try:
-        return Policy(timeout=args.timeout, backoff=_backoff(args))
+        return Policy(timeout=timeout, backoff=_backoff(args), retry_on=retry_on)
     except (TypeError, ValueError) as exc:
-        raise UsageProblem(str(exc)) from None
+        raise UsageProblem(f"--timeout: {exc}") from None
 
 
-def _check(args: argparse.Namespace) -> None:
+def _check_url(url: str, what: str, httpx: Any, redact: Callable[[object], str]) -> None:
+    problem = f"{what} must be an absolute http:// or https:// URL, got {redact(url)!r}"
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # ValueError when it is not a port
+        httpx.URL(url)
+    except (ValueError, httpx.InvalidURL) as exc:
+        raise UsageProblem(f"{problem}: {redact(str(exc))}") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == 0:
+        raise UsageProblem(problem)
+
+
+def _check(args: argparse.Namespace, httpx: Any, redact: Callable[[object], str]) -> None:
     if args.convention == "resource":
         if not args.state:
             raise UsageProblem("the resource convention needs --state PATH")
@@ -271,14 +327,49 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageProblem(
             "the azure convention starts with PUT, PATCH, POST or DELETE: give --method"
         )
+    if args.data is not None and args.method == "GET":
+        raise UsageProblem("--data is the body of the first request: give --method too")
     if args.final_state_via and args.convention != "azure":
         raise UsageProblem("--final-state-via is for the azure convention")
     if args.poll_url and args.convention not in ("resource", "databricks"):
         raise UsageProblem("--poll-url is for the resource and databricks conventions")
+    _check_url(args.url, "the URL", httpx, redact)
+    if args.poll_url:
+        _check_url(args.poll_url, "--poll-url", httpx, redact)
 
 
-def _entity_json(entity: Any) -> Any:
-    return getattr(entity, "body", entity)
+def _secrets(args: argparse.Namespace) -> list[str]:
+    """What must never be shown: header values (and the credential after a scheme such
+    as ``Bearer``), query values and user info of the URLs, and ``--param`` values."""
+    found: list[str] = []
+    for item in args.header:
+        _, sep, value = item.partition(":")
+        value = (value if sep else item).strip()
+        found += [value, *value.split()[-1:]]
+    for url in (args.url, args.poll_url):
+        if not url:
+            continue
+        head, _, query = url.partition("?")
+        query = query.partition("#")[0]
+        for piece in query.split("&"):
+            value = piece.partition("=")[2]
+            found += [value, unquote(value), unquote(value.replace("+", " "))]
+        authority = head.partition("//")[2].partition("/")[0]
+        userinfo = authority.rpartition("@")[0]
+        for part in userinfo.split(":"):
+            found += [part, unquote(part)]
+    for item in args.param:
+        found.append(item.partition("=")[2])
+    wanted = {text for text in found if len(text) >= _SHORTEST_SECRET}
+    return sorted(wanted, key=len, reverse=True)
+
+
+def _scrubber(secrets: Sequence[str]) -> Callable[[str], str]:
+    """A function that takes every secret out of a text."""
+    if not secrets:
+        return lambda text: text
+    pattern = re.compile("|".join(re.escape(secret) for secret in secrets))
+    return lambda text: pattern.sub("[redacted]", text)
 
 
 def _describe_http_error(error: Exception, redact: Callable[[object], str]) -> str:
@@ -292,40 +383,69 @@ def _describe_http_error(error: Exception, redact: Callable[[object], str]) -> s
 
 
 def _print_result(out: TextIO, entity: Any) -> None:
+    """The entity (its JSON body, for a ``Reply``) as JSON: whole, or not at all."""
     if entity is None:
         return
-    json.dump(_entity_json(entity), out, indent=2, default=str)
-    out.write("\n")
+    text = json_text(getattr(entity, "body", entity), indent=2)
+    out.write(text + "\n")
     out.flush()
+
+
+def _progress_text(entity: Any, state_path: str | None) -> str:
+    state = getattr(entity, "state", None)
+    message = getattr(entity, "message", None)
+    if state is None:
+        shown = f"no {state_path!r} in the body yet" if state_path else "no state yet"
+    else:
+        shown = str(state)
+    return shown + (f": {message}" if message else "")
 
 
 def run_wait(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``tarry wait``: returns the exit code."""
+    scrub = _scrubber(_secrets(args))
+
+    def say(text: str) -> None:
+        err.write(printable(scrub(f"tarry wait: {text}")) + "\n")
+        err.flush()
+
     try:
         import httpx
 
         from . import http as tarry_http
     except ImportError:
-        err.write("tarry wait needs the http extra: pip install 'tarry[http]'\n")
+        say("needs the http extra: pip install 'tarry[http]'")
         return EXIT_USAGE
+
+    answered = False
+
+    def retry(error: Exception) -> bool:
+        """Transient errors are retried, except a refused connection before any answer:
+        then the URL is most likely wrong, and waiting would only hide it."""
+        if not isinstance(error, tarry_http.TransientHttpError):
+            return False
+        return answered or not isinstance(error.__cause__, httpx.ConnectError)
+
     try:
-        _check(args)
+        _check(args, httpx, tarry_http.redact)
         headers = _headers(args.header)
         params = _params(args.param)
         body = _body(args.data)
-        policy = _policy(args)
+        policy = _policy(args, retry)
     except UsageProblem as problem:
-        err.write(f"tarry wait: {problem}\n")
+        say(str(problem))
         return EXIT_USAGE
 
-    progress = Progress(err, as_json=args.json)
+    progress = Progress(err, as_json=args.json, redact=scrub)
 
     def show(entity: Any) -> None:
+        nonlocal answered
+        answered = True
         if args.quiet:
             return
         state = getattr(entity, "state", None)
         message = getattr(entity, "message", None)
-        text = f"{state}" + (f": {message}" if message else "")
+        text = _progress_text(entity, args.state)
         progress.update(text, state=state, message=message)
 
     options: dict[str, Any] = {
@@ -337,8 +457,13 @@ def run_wait(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         options["params"] = params
     try:
         with httpx.Client(headers=headers, follow_redirects=False) as client:
-            waiter = _build(args, client, body, options, tarry_http)
+            waiter, first = _build(args, client, body, options, tarry_http)
+            answered = first is not None
             entity = waiter.result(callback=show)
+    except KeyboardInterrupt:
+        progress.end()
+        say("interrupted")
+        return EXIT_INTERRUPTED
     except OperationFailed as failed:
         progress.line(f"tarry wait: {failed}")
         _print_result(out, failed.entity)
@@ -356,23 +481,30 @@ def run_wait(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (TypeError, ValueError) as error:
         progress.line(f"tarry wait: {error}")
         return EXIT_USAGE
+    except Exception as error:  # a bug: say so, without a traceback that could hold secrets
+        text = f"{error}"[:500]
+        progress.line(
+            f"tarry wait: unexpected {type(error).__name__} (a bug in tarry, please report "
+            f"it): {tarry_http.redact(text) if '://' in text else text}"
+        )
+        return EXIT_USAGE
     if not args.quiet:
-        progress.line("tarry wait: succeeded")
+        progress.line(f"tarry wait: succeeded after {progress.elapsed():.1f}s")
     _print_result(out, entity)
     return EXIT_OK
 
 
 def _build(
     args: argparse.Namespace, client: Any, body: Any, options: dict[str, Any], tarry_http: Any
-) -> Any:
-    """The wait for the chosen convention, after the first request if there is one."""
+) -> tuple[Any, Any]:
+    """The wait for the chosen convention, and the first response if there is one."""
     first = None
     url = args.url
     if args.method != "GET" or args.convention in ("google", "azure"):
         first = _first_request(client, args.method, url, body, tarry_http)
         url = args.poll_url or url
     if args.convention == "resource":
-        return tarry_http.resource_wait(
+        waiter = tarry_http.resource_wait(
             client,
             url,
             state=args.state,
@@ -383,8 +515,8 @@ def _build(
             response=first,
             **options,
         )
-    if args.convention == "databricks":
-        return tarry_http.databricks_wait(
+    elif args.convention == "databricks":
+        waiter = tarry_http.databricks_wait(
             client,
             url,
             success=set(args.success),
@@ -393,11 +525,13 @@ def _build(
             response=first,
             **options,
         )
-    if args.convention == "google":
-        return tarry_http.google_operation(client, first, **options)
-    return tarry_http.azure_operation(
-        client, first, final_state_via=args.final_state_via, **options
-    )
+    elif args.convention == "google":
+        waiter = tarry_http.google_operation(client, first, **options)
+    else:
+        waiter = tarry_http.azure_operation(
+            client, first, final_state_via=args.final_state_via, **options
+        )
+    return waiter, first
 
 
 def _first_request(client: Any, method: str, url: str, body: Any, tarry_http: Any) -> Any:
