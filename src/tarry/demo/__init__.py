@@ -8,11 +8,12 @@ slow for its timeout. Backoff is shortened so the whole demo takes about 15 seco
 
 from __future__ import annotations
 
-import logging
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -20,7 +21,7 @@ from tarry._backoff import Linear
 from tarry._errors import OperationFailed, OperationTimedOut
 from tarry._policy import Policy
 from tarry._progress import Progress
-from tarry.http import azure_operation, google_operation
+from tarry.http import Reply, azure_operation, google_operation
 from tarry.testing import OperationsServer
 
 from .workspace import ClusterInfo, Run, Workspace
@@ -37,31 +38,56 @@ def _status(progress: Progress) -> Callable[[Any], None]:
         elif isinstance(entity, Run):
             text = f"run {entity.run_id}: {entity.life_cycle_state} {entity.state_message}"
         else:
-            text = f"{entity.url}: {entity.state} {entity.message or ''}"
+            text = f"{urlsplit(entity.url).path}: {entity.state} {entity.message or ''}"
         progress.update(text.rstrip())
 
     return print_status
 
 
-@contextmanager
-def _show_retries(progress: Progress) -> Iterator[None]:
-    """Show the core's debug lines about poll errors, to make retries visible."""
+class _Traffic:
+    """An httpx response hook that shows each answer while ``shown`` is on, so the
+    demo can make Retry-After and retried 503s visible."""
 
-    class Retries(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            text = record.getMessage()
-            if ": error " in text:
-                progress.line(f"    retrying: {text}")
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.shown = False
 
-    logger = logging.getLogger("tarry")
-    handler, level = Retries(logging.DEBUG), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    def __call__(self, response: httpx.Response) -> None:
+        if not self.shown:
+            return
+        request = response.request
+        hint = response.headers.get("retry-after")
+        extra = f", Retry-After: {hint}" if hint else ""
+        self.progress.line(
+            f"{self.progress.elapsed():6.1f}s  {request.method} {_short(request.url.path)} -> "
+            f"{response.status_code} {response.reason_phrase}{extra}"
+        )
+
+    @contextmanager
+    def showing(self) -> Iterator[None]:
+        self.shown = True
+        try:
+            yield
+        finally:
+            self.shown = False
+
+
+def _short(path: str) -> str:
+    """A long path with its middle left out: ``/subscriptions/demo/.../things/demo``."""
+    parts = path.split("/")
+    return path if len(parts) <= 5 else "/".join([*parts[:3], "...", *parts[-2:]])
+
+
+def _brief(value: Any, limit: int = 72) -> str:
+    """An entity in one short line: a dataclass as its repr, a reply as its JSON body."""
+    if isinstance(value, Reply):
+        body = value.body
+        shown = "response " if isinstance(body, dict) and "response" in body else "body "
+        text = shown + json.dumps(body.get("response", body) if shown == "response " else body)
+        text = f"{value.state}, {text}"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _outcome(progress: Progress, wait: Callable[[], Any]) -> str:
@@ -76,7 +102,7 @@ def _outcome(progress: Progress, wait: Callable[[], Any]) -> str:
             f"({timed_out.elapsed.total_seconds():.1f}s): {timed_out}"
         )
         return "timed out"
-    progress.line(f"  -> succeeded: {final!r}")
+    progress.line(f"  -> succeeded: {_brief(final)}")
     return "succeeded"
 
 
@@ -85,7 +111,11 @@ def run_demo(out: TextIO, *, live: bool | None = None) -> int:
     progress = Progress(out, live=live)
     progress.line("tarry demo: real waits against the embedded operations server")
     outcomes = []
-    with OperationsServer() as server, httpx.Client(base_url=server.url) as client:
+    traffic = _Traffic(progress)
+    with (
+        OperationsServer() as server,
+        httpx.Client(base_url=server.url, event_hooks={"response": [traffic]}) as client,
+    ):
         progress.line(f"(server on {server.url}; backoff shortened to keep the demo short)")
         workspace = Workspace(client, policy=QUICK)
         show = _status(progress)
@@ -141,19 +171,21 @@ def run_demo(out: TextIO, *, live: bool | None = None) -> int:
         outcomes.append(_outcome(progress, lambda: google.result(timeout=60, callback=show)))
 
         progress.line("\n4. An Azure-style PUT: Retry-After: 1, then two 503s, then success.")
-        put = client.put(
-            "/subscriptions/demo/resourceGroups/rg/providers/Microsoft.Tarry/things/demo",
-            json={
-                "location": "westeurope",
-                "tarry": {
-                    "initial_retry_after": "1",
-                    "timeline": [[0, "InProgress"], [2.5, "Succeeded"]],
-                    "faults": [{"kind": "status", "code": 503, "on": [1, 2], "retry_after": "1"}],
+        with traffic.showing():
+            put = client.put(
+                "/subscriptions/demo/resourceGroups/rg/providers/Microsoft.Tarry/things/demo",
+                json={
+                    "location": "westeurope",
+                    "tarry": {
+                        "initial_retry_after": "1",
+                        "timeline": [[0, "InProgress"], [2.5, "Succeeded"]],
+                        "faults": [
+                            {"kind": "status", "code": 503, "on": [1, 2], "retry_after": "1"}
+                        ],
+                    },
                 },
-            },
-        )
-        azure = azure_operation(client, put, policy=QUICK)
-        with _show_retries(progress):
+            )
+            azure = azure_operation(client, put, policy=QUICK)
             outcomes.append(_outcome(progress, lambda: azure.result(timeout=60, callback=show)))
 
         progress.line(
