@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import socket
 import subprocess
 import sys
 import time
@@ -41,6 +42,10 @@ there measures the loops rather than the stall."""
 NO_TLS = False
 """Plain http:// on loopback: skip loading the CA bundle (100 ms per client here)."""
 
+CLIENT_TIMEOUT = httpx.Timeout(60.0, pool=None)
+"""A thousand waits share the pool's 100 connections: a request may queue for its turn
+longer than httpx's default 5 s, which is the bench's load, not a failure."""
+
 SUCCESS = {"RUNNING"}
 FAILURE = {"ERROR", "TERMINATED"}
 
@@ -60,7 +65,10 @@ class Server:
         if not self.url.startswith("http://127.0.0.1:"):
             self.close()
             raise RuntimeError(f"the operations server did not start (said {self.url!r})")
-        self.admin = httpx.Client(base_url=self.url, verify=NO_TLS)
+        # A POST's head and body go out in two writes: without TCP_NODELAY each one
+        # stalls on the server's delayed ACK (~40 ms), and a run creates 1,000 of them.
+        nodelay = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+        self.admin = httpx.Client(base_url=self.url, verify=NO_TLS, transport=nodelay)
 
     def clusters(self, n: int, k: int) -> list[str]:
         """URLs of n new clusters, each PENDING for k polls, then RUNNING."""
@@ -125,7 +133,9 @@ def sync_sample(server: Server, name: str, waiter: SyncWaiter, k: int) -> Callab
     def sample(n: int) -> float:
         urls = server.clusters(n, k)
         requests, sleeps = Requests(), Sleeps()
-        with httpx.Client(event_hooks={"request": [requests.hook]}, verify=NO_TLS) as client:
+        with httpx.Client(
+            event_hooks={"request": [requests.hook]}, verify=NO_TLS, timeout=CLIENT_TIMEOUT
+        ) as client:
             client.get(server.url + "/")  # open the connection first (a cheap 404)
             requests.count = 0
             start = time.perf_counter()
@@ -184,7 +194,7 @@ def async_run(
     async def main() -> tuple[float, int]:
         clock = Yield(library)
         async with httpx.AsyncClient(
-            event_hooks={"request": [requests.ahook]}, verify=NO_TLS
+            event_hooks={"request": [requests.ahook]}, verify=NO_TLS, timeout=CLIENT_TIMEOUT
         ) as client:
             await client.get(server.url + "/")
             requests.count = 0

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import datetime
 import os
 import platform
 import pstats
 import sys
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -452,6 +454,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=None, help="markdown file to write")
     parser.add_argument("--no-write", action="store_true", help="print only, write no file")
     parser.add_argument(
+        "--scale",
+        default=None,
+        help="comma-separated numbers of concurrent waits for workload 3 (default 10000,100000)",
+    )
+    parser.add_argument(
         "--candidate",
         type=Path,
         default=None,
@@ -469,6 +476,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.candidate is not None:
         _candidate.load(args.candidate.resolve())
     sizes = QUICK if args.quick else FULL
+    if args.scale:
+        try:
+            counts = tuple(int(n) for n in args.scale.split(","))
+        except ValueError:
+            parser.error(f"--scale takes whole numbers separated by commas, not {args.scale!r}")
+        if not counts or min(counts) < 1:
+            parser.error("--scale needs at least one positive number of waits")
+        sizes = dataclasses.replace(sizes, scale_sizes=counts)
     strict = not args.quick
     started = datetime.datetime.now(datetime.timezone.utc)
     begin = time.monotonic()
@@ -476,9 +491,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"tarry benchmarks, {'quick' if args.quick else 'full'} run on {machine()}", flush=True)
     print(f"tarry measured: {tarry_source()}; load average {start_load}", flush=True)
     sections = []
+    failed = []
     for workload in chosen:
         t0 = time.monotonic()
-        section = SECTIONS[workload](sizes, strict)
+        try:
+            section = SECTIONS[workload](sizes, strict)
+        except (Exception, SystemExit) as exc:  # one broken workload must not lose the rest
+            failed.append(workload)
+            traceback.print_exc()
+            section = Section(workload, f"**FAILED**: {type(exc).__name__}: {exc}", [], [])
         sections.append(section)
         print(f"\n== {section.title} ({time.monotonic() - t0:.1f} s)\n{section.note}\n", flush=True)
         if section.rows:
@@ -491,6 +512,9 @@ def main(argv: list[str] | None = None) -> int:
         output = args.output or DEFAULT_OUTPUT
         output.write_text(report + "\n", encoding="utf-8")
         print(f"\nwrote {output}")
+    if failed:
+        print(f"FAILED workload(s): {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
