@@ -45,7 +45,7 @@ DRIVERS = ("sync", "asyncio", "trio")
 FLOOR = 0.2
 """The request floor of every wait here: the most a wait may overrun its deadline."""
 
-FAST = Policy(backoff=Constant(0.05), request_floor=FLOOR)
+FAST = Policy(backoff=Constant(0.02), request_floor=FLOOR)
 
 MARGIN = 2.0
 """Slack on top of deadline + floor before a wait counts as late: machines are shared and

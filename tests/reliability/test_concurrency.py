@@ -85,7 +85,7 @@ def test_result_twice_in_a_row_runs_two_waits(server: OperationsServer) -> None:
 def test_result_from_two_threads_at_once(server: OperationsServer) -> None:
     """Two threads in result() of one Wait at the same time both finish, each with its
     own deadline: one times out on its own short deadline while the other succeeds."""
-    op = server.add_resource([Step("PENDING"), Step("RUNNING", at=0.6)])
+    op = server.add_resource([Step("PENDING"), Step("RUNNING", at=1.5)])
     with httpx.Client(verify=TLS) as client:
         wait = th.resource_wait(client, op.url, state="state", success={"RUNNING"}, policy=FAST)
         barrier = threading.Barrier(2)

@@ -34,7 +34,7 @@ from ._support import (
     drive,
 )
 
-LATE = 0.25
+LATE = 0.5
 """How long after the deadline a poll sent at the deadline may take to reach the server."""
 
 EARLY = 0.05
@@ -348,7 +348,7 @@ class TestRetryAfter:
         times = polled_at(op, outcome)
         assert len(times) == done_at
         gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-        assert max(gaps) < 1.5  # the backoff is 0.05 s; a hint read as a delay is >= 5
+        assert max(gaps) < 3.0  # the backoff is 0.02 s; a hint read as a delay waits ~4 s
 
     @pytest.mark.parametrize(
         ("driver", "placement", "value"),

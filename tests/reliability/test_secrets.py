@@ -171,7 +171,6 @@ HOME_CASES = {
     "reset": ([Step("PENDING")], [Fault.reset()]),
     "not-found": ([Step("PENDING")], [Fault.status(404, on=2)]),
     "truncated": ([Step("PENDING")], [Fault.truncated(on=2)]),
-    "huge-body": ([Step("PENDING")], [Fault.huge(th.MAX_BODY + 2**20, on=2)]),
 }
 EXPECTED: dict[str, type[BaseException] | None] = {
     "success-after-503": None,
@@ -181,7 +180,6 @@ EXPECTED: dict[str, type[BaseException] | None] = {
     "reset": OperationTimedOut,
     "not-found": th.HttpStatusError,
     "truncated": th.MalformedResponse,
-    "huge-body": th.MalformedResponse,
 }
 
 
@@ -195,7 +193,7 @@ def test_no_secret_in_anything_produced(
     steps, faults = HOME_CASES[case]
     op = _resource(server, steps, faults)
     expected = EXPECTED[case]
-    timeout = 0.3 if expected is OperationTimedOut else 5.0  # 17 MB may take a while
+    timeout = 0.3 if expected is OperationTimedOut else 3.0
     outcome, produced = run_planted(
         caplog, driver, RESOURCE, op.url, timeout=timeout, state="state", message="message",
         success={"RUNNING"}, failure={"FAILED"},
@@ -311,8 +309,9 @@ def _cli(args: list[str]) -> subprocess.CompletedProcess[str]:
 
 def test_cli_output_shows_no_secret(server: OperationsServer, other: OperationsServer) -> None:
     """``tarry wait`` with secrets in headers, params and the URL, in every ending
-    (success, failure, timeout, HTTP error, broken body, foreign origin, with and without
-    --json): no secret on stdout or stderr, and none reaches the other origin."""
+    (success, failure, timeout, a broken body, a refused and an allowed foreign origin,
+    with and without --json): no secret on stdout or stderr, none reaches the other
+    origin."""
     secrets = [
         "-H", f"Authorization: {BEARER}",
         "-H", f"X-Api-Key: {API_KEY}",
@@ -334,8 +333,6 @@ def test_cli_output_shows_no_secret(server: OperationsServer, other: OperationsS
     add("failure", server.add_resource(failed), [*resource, "--json"], 1)
     storm = server.add_resource([Step("PENDING")], faults=[Fault.status(503)])
     add("timeout", storm, [*resource, "--timeout", "0.5"], 124)
-    missing = server.add_resource([Step("PENDING")], faults=[Fault.status(404, on=2)])
-    add("not-found", missing, resource, 2)
     broken = server.add_resource([Step("PENDING")], faults=[Fault.truncated(on=2)])
     add("truncated", broken, [*resource, "--json"], 2)
     abroad = server.add_azure_operation(
