@@ -44,6 +44,8 @@ EXIT_INTERRUPTED = 130
 
 CONVENTIONS = ("resource", "databricks", "google", "azure")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+FINAL_STATE_VIA = ("original-uri", "location", "azure-async-operation", "operation-location")
+"""``tarry.http.FINAL_STATE_VIA``, spelled out so that ``--help`` works without httpx."""
 
 WAIT_EXAMPLES = """\
 examples:
@@ -162,6 +164,7 @@ def add_commands(commands: Any) -> None:
     )
     wait.add_argument(
         "--final-state-via",
+        choices=FINAL_STATE_VIA,
         metavar="WHERE",
         help="azure: where the result is (original-uri, location, "
         "azure-async-operation, operation-location)",
@@ -336,6 +339,8 @@ def _check(args: argparse.Namespace, httpx: Any, redact: Callable[[object], str]
     _check_url(args.url, "the URL", httpx, redact)
     if args.poll_url:
         _check_url(args.poll_url, "--poll-url", httpx, redact)
+    for origin in args.allow_origin:
+        _check_url(origin, "--allow-origin", httpx, redact)
 
 
 def _secrets(args: argparse.Namespace) -> list[str]:
@@ -497,14 +502,37 @@ def run_wait(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _build(
     args: argparse.Namespace, client: Any, body: Any, options: dict[str, Any], tarry_http: Any
 ) -> tuple[Any, Any]:
-    """The wait for the chosen convention, and the first response if there is one."""
-    first = None
-    url = args.url
-    if args.method != "GET" or args.convention in ("google", "azure"):
-        first = _first_request(client, args.method, url, body, tarry_http)
-        url = args.poll_url or url
+    """The wait for the chosen convention, and the first response if there is one.
+
+    Every argument is checked before the first request, which may start an operation
+    for real: a resource wait is built once without the response, to check them.
+    """
+    if args.method == "GET" and args.convention in ("resource", "databricks"):
+        return _resource_wait(args, client, args.url, None, options, tarry_http), None
+    if args.convention in ("resource", "databricks"):
+        _resource_wait(args, client, args.poll_url or args.url, None, options, tarry_http)
+    first = _first_request(client, args.method, args.url, body, tarry_http)
+    if args.convention in ("resource", "databricks"):
+        url = args.poll_url or args.url
+        return _resource_wait(args, client, url, first, options, tarry_http), first
+    if args.convention == "google":
+        return tarry_http.google_operation(client, first, **options), first
+    waiter = tarry_http.azure_operation(
+        client, first, final_state_via=args.final_state_via, **options
+    )
+    return waiter, first
+
+
+def _resource_wait(
+    args: argparse.Namespace,
+    client: Any,
+    url: str,
+    first: Any,
+    options: dict[str, Any],
+    tarry_http: Any,
+) -> Any:
     if args.convention == "resource":
-        waiter = tarry_http.resource_wait(
+        return tarry_http.resource_wait(
             client,
             url,
             state=args.state,
@@ -515,23 +543,15 @@ def _build(
             response=first,
             **options,
         )
-    elif args.convention == "databricks":
-        waiter = tarry_http.databricks_wait(
-            client,
-            url,
-            success=set(args.success),
-            failure=set(args.failure),
-            pending=args.pending,
-            response=first,
-            **options,
-        )
-    elif args.convention == "google":
-        waiter = tarry_http.google_operation(client, first, **options)
-    else:
-        waiter = tarry_http.azure_operation(
-            client, first, final_state_via=args.final_state_via, **options
-        )
-    return waiter, first
+    return tarry_http.databricks_wait(
+        client,
+        url,
+        success=set(args.success),
+        failure=set(args.failure),
+        pending=args.pending,
+        response=first,
+        **options,
+    )
 
 
 def _first_request(client: Any, method: str, url: str, body: Any, tarry_http: Any) -> Any:
