@@ -30,7 +30,10 @@ def test_ci_runs_the_readme_test_line() -> None:
 
 
 def test_demo_command_runs_and_succeeds() -> None:
-    """`python -m tarry demo` (the README's main job) exits 0 and shows each outcome."""
+    """`python -m tarry demo` (the README's main job) exits 0 and shows each outcome.
+
+    The only run of the demo in the suite; tests/test_cli.py covers the other commands.
+    """
     done = subprocess.run(
         [sys.executable, "-m", "tarry", "demo"],
         capture_output=True,
@@ -39,5 +42,19 @@ def test_demo_command_runs_and_succeeds() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "OperationFailed" in done.stdout
-    assert "OperationTimedOut" in done.stdout
+    out = done.stdout
+    # Each scenario's outcome, in order: started, failed with the server's message,
+    # Google response, Azure retries with Retry-After, then a timeout.
+    outcomes = [line.strip() for line in out.splitlines() if line.strip().startswith("-> ")]
+    assert [line.split()[1].rstrip(":") for line in outcomes] == [
+        "succeeded",
+        "OperationFailed",
+        "succeeded",
+        "succeeded",
+        "OperationTimedOut",
+    ]
+    assert "table not found" in outcomes[1]
+    assert "instances/demo" in outcomes[2]
+    assert "503 Service Unavailable, Retry-After: 1" in out
+    assert "every wait ended as expected" in out
+    assert "Traceback" not in out + done.stderr
