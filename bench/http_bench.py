@@ -67,8 +67,10 @@ class Server:
             raise RuntimeError(f"the operations server did not start (said {self.url!r})")
         # A POST's head and body go out in two writes: without TCP_NODELAY each one
         # stalls on the server's delayed ACK (~40 ms), and a run creates 1,000 of them.
-        nodelay = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
-        self.admin = httpx.Client(base_url=self.url, verify=NO_TLS, transport=nodelay)
+        admin_transport = httpx.HTTPTransport(
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
+        self.admin = httpx.Client(base_url=self.url, verify=NO_TLS, transport=admin_transport)
 
     def clusters(self, n: int, k: int) -> list[str]:
         """URLs of n new clusters, each PENDING for k polls, then RUNNING."""
