@@ -149,8 +149,8 @@ def test_page_shell_examples_run(page: Path, tmp_path: Path) -> None:
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    """Examples may configure logging; put the root and tarry loggers back afterwards."""
-    loggers = [logging.getLogger(), logging.getLogger("tarry")]
+    """Examples may configure logging; put the loggers they touch back afterwards."""
+    loggers = [logging.getLogger(name) for name in (None, "tarry", "tarry.http", "httpx")]
     saved = [(lg, lg.level, list(lg.handlers), lg.propagate) for lg in loggers]
     yield
     for lg, level, handlers, propagate in saved:
