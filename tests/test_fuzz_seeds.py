@@ -29,13 +29,7 @@ SEEDS = sorted(
 
 # Crashing inputs kept as seeds whose bug is not fixed yet, with what goes wrong. Strict
 # xfail: once the bug is fixed the seed passes, the test fails, and the entry must go.
-KNOWN: dict[str, str] = {
-    "fuzz_conventions/crash-surrogate-in-operation-name": (
-        "a Google operation whose JSON name holds lone surrogates ('\\udddd') becomes a "
-        "poll URL that httpx cannot encode: a raw UnicodeEncodeError escapes the wait "
-        "from Transport.build instead of an HttpError"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 # How many arbitrary inputs hypothesis tries per target; the server target talks over
 # a socket for each one, so it gets fewer.

@@ -190,11 +190,15 @@ class Transport:
                 req.method, req.url, headers=_extras(self.headers, "headers"), timeout=timeout
             )
             own = httpx.URL(req.url).query
-        except httpx.InvalidURL as exc:
+        except (httpx.InvalidURL, UnicodeError) as exc:
+            # A link from the server that no URL can carry (lone surrogates from a JSON
+            # escape, say): the server's nonsense, named without the bytes that broke it.
+            shown = redact(req.url).encode("utf-8", "backslashreplace").decode("utf-8")
+            reason = "not encodable" if isinstance(exc, UnicodeError) else str(exc)
             raise HttpError(
-                f"cannot build {req.method} {redact(req.url)}: {exc}",
+                f"cannot build {req.method} {shown}: {reason}",
                 method=req.method,
-                url=redact(req.url),
+                url=shown,
             ) from None
         # The links were checked already; this checks again with httpx's own reading
         # of the URL, the one it connects by, so no parser disagreement can send a
