@@ -270,7 +270,11 @@ class Transport:
         for _ in range(MAX_REDIRECTS + 1):
             sending = self.build(req)
             try:
-                response = client.send(sending.request, stream=True, auth=sending.auth)
+                # Redirects are ours to follow (origin-checked in _redirect): a client made
+                # with follow_redirects=True would take cookies and API keys abroad.
+                response = client.send(
+                    sending.request, stream=True, auth=sending.auth, follow_redirects=False
+                )
                 try:
                     content = _gather(sending, response.iter_bytes(), sending.limit(response))
                 finally:
@@ -302,7 +306,9 @@ class Transport:
         for _ in range(MAX_REDIRECTS + 1):
             sending = self.build(req)
             try:
-                response = await client.send(sending.request, stream=True, auth=sending.auth)
+                response = await client.send(
+                    sending.request, stream=True, auth=sending.auth, follow_redirects=False
+                )
                 try:
                     content = await _agather(sending, response, sending.limit(response))
                 finally:
