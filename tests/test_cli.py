@@ -695,3 +695,54 @@ def test_serve_prints_instructions_that_work_and_stops_on_sigint() -> None:
         rest.append(lines.get())
     assert "stopping" in "".join(rest)
     assert "Traceback" not in errors
+
+
+def test_serve_stops_on_sigterm() -> None:
+    """`kill` (SIGTERM) stops `tarry serve` as Ctrl-C does: exit 0, no traceback."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "tarry", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert "tarry operations server on" in process.stdout.readline()
+            process.terminate()
+            out, err = process.communicate(timeout=15)
+        finally:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "stopping" in out
+    assert err == ""
+
+
+def test_serve_on_a_taken_port_says_what_to_do() -> None:
+    """A port in use: exit 2 and a hint to pick another, on stderr."""
+    with OperationsServer() as busy:
+        done = tarry("serve", "--port", str(busy.port))
+    assert done.returncode == 2
+    assert "--port 0" in done.stderr
+    assert done.stdout == ""
+    no_traceback(done)
+    done = tarry("serve", "--port", "0", "--duration", "-1")
+    assert done.returncode == 2
+    assert "--duration must be" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["demo"], ["wait", "http://127.0.0.1:1/", "--convention", "google"], ["serve"]],
+    ids=["demo", "wait", "serve"],
+)
+def test_commands_without_the_http_extra_say_how_to_get_it(command: list[str]) -> None:
+    """Without httpx and h11 installed, each command names the extra instead of failing."""
+    blocked = "import sys; sys.modules['httpx'] = sys.modules['h11'] = None"
+    run = f"{blocked}; from tarry.__main__ import main; sys.exit(main({command!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", run], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'tarry[http]'" in done.stderr
+    no_traceback(done)

@@ -66,8 +66,13 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from .demo import run_demo
-
+        try:
+            from .demo import run_demo
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("httpx", "h11"):
+                raise
+            sys.stderr.write("tarry demo needs the http extra: pip install 'tarry[http]'\n")
+            return 2
         return run_demo(sys.stdout)
     if args.command in ("wait", "serve"):
         return dispatch(args.command)(args)

@@ -16,9 +16,11 @@ import argparse
 import json
 import math
 import re
+import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
@@ -61,11 +63,13 @@ examples:
   tarry wait https://svc.example.com/v1/operations/abc --convention google | jq .response.name
 
 exit codes: 0 success, 1 operation failed, 2 usage or HTTP error, 124 timed out,
-  130 interrupted (Ctrl-C)
+  130 interrupted (Ctrl-C). Transient errors (connection errors, 408, 429, 5xx) are
+  retried until the timeout; a refused connection before the server's first answer
+  is exit 2 at once, as the URL is most likely wrong.
 """
 
 SERVE_EPILOG = """\
-then, from another terminal:
+then, from another terminal, create a cluster (it prints its cluster_id) and wait on it:
   curl -s -X POST {url}/api/2.1/clusters/create -d '{{"cluster_name": "demo"}}'
   tarry wait "{url}/api/2.1/clusters/get?cluster_id=cluster-1" --convention databricks \\
       --success RUNNING --failure ERROR --failure TERMINATED
@@ -81,12 +85,15 @@ def add_commands(commands: Any) -> None:
     wait = commands.add_parser(
         "wait",
         help="wait on an HTTP long-running operation",
-        description="Poll an HTTP operation until it succeeds, fails or times out. The "
-        "final entity is printed as JSON on stdout; progress goes to stderr.",
+        description="Poll an HTTP operation until it succeeds, fails or times out.\n"
+        "The final entity is printed as JSON on stdout; progress goes to stderr.\n"
+        "To practise, run `tarry serve` in another terminal: it prints what to try.",
         epilog=WAIT_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    wait.add_argument("url", help="the URL to poll (or to call first, with --method)")
+    wait.add_argument(
+        "url", metavar="URL", help="the URL to poll (or to call first, with --method)"
+    )
     wait.add_argument(
         "--convention",
         choices=CONVENTIONS,
@@ -419,7 +426,7 @@ def run_wait(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         from . import http as tarry_http
     except ImportError:
-        say("needs the http extra: pip install 'tarry[http]'")
+        err.write("tarry wait needs the http extra: pip install 'tarry[http]'\n")
         return EXIT_USAGE
 
     answered = False
@@ -566,36 +573,66 @@ def _first_request(client: Any, method: str, url: str, body: Any, tarry_http: An
 # -- tarry serve ------------------------------------------------------------------------
 
 
-def run_serve(args: argparse.Namespace, out: TextIO, stop: threading.Event | None = None) -> int:
-    """``tarry serve``: the embedded server in the foreground until Ctrl-C (or ``stop``)."""
+def run_serve(
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """``tarry serve``: the embedded server in the foreground until Ctrl-C, SIGTERM (as
+    ``kill`` sends) or ``stop``. Exit 0 when stopped so."""
+    err = err or out
     try:
         from .testing import OperationsServer
     except ImportError:  # pragma: no cover - h11 missing
-        out.write("tarry serve needs the http extra: pip install 'tarry[http]'\n")
+        err.write("tarry serve needs the http extra: pip install 'tarry[http]'\n")
+        return EXIT_USAGE
+    if not math.isfinite(args.duration) or args.duration < 0:
+        err.write("tarry serve: --duration must be a finite, non-negative number of seconds\n")
         return EXIT_USAGE
     try:
         server = OperationsServer(port=args.port, default_duration=args.duration)
         server.start()
-    except (OSError, ValueError) as exc:
-        out.write(f"tarry serve: {exc}\n")
+    except OSError as exc:
+        err.write(
+            f"tarry serve: cannot listen on 127.0.0.1:{args.port}: {exc.strerror or exc}; "
+            "pick another --port, or --port 0 for any free one\n"
+        )
         return EXIT_USAGE
-    try:
-        out.write(f"tarry operations server on {server.url} (Ctrl-C stops it)\n\n")
-        out.write(SERVE_EPILOG.format(url=server.url))
-        out.flush()
-        waiter = stop or threading.Event()
+    except ValueError as exc:
+        err.write(f"tarry serve: {exc}\n")
+        return EXIT_USAGE
+    waiter = stop or threading.Event()
+    with _stop_on_sigterm(waiter):
         try:
+            out.write(f"tarry operations server on {server.url} (Ctrl-C stops it)\n\n")
+            out.write(SERVE_EPILOG.format(url=server.url))
+            out.flush()
             while not waiter.wait(0.5):
                 pass
+            out.write("stopping\n")
         except KeyboardInterrupt:
             out.write("\nstopping\n")
-    finally:
-        server.stop()
+        finally:
+            server.stop()
     return EXIT_OK
+
+
+@contextmanager
+def _stop_on_sigterm(stop: threading.Event) -> Iterator[None]:
+    """While in the main thread, SIGTERM sets ``stop`` instead of killing the process."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def dispatch(command: str) -> Callable[[argparse.Namespace], int]:
     """The function running ``command``, writing to the real stdout and stderr."""
     if command == "wait":
         return lambda args: run_wait(args, sys.stdout, sys.stderr)
-    return lambda args: run_serve(args, sys.stdout)
+    return lambda args: run_serve(args, sys.stdout, sys.stderr)
