@@ -746,3 +746,72 @@ def test_commands_without_the_http_extra_say_how_to_get_it(command: list[str]) -
     assert done.returncode == 2, done.stderr
     assert "pip install 'tarry[http]'" in done.stderr
     no_traceback(done)
+
+
+# -- in process: what a subprocess cannot provoke ------------------------------------------
+
+
+def _wait_in_process(*argv: str) -> tuple[int, str, str]:
+    from tarry.__main__ import build_parser
+    from tarry._cli import run_wait
+
+    out, err = io.StringIO(), io.StringIO()
+    code = run_wait(build_parser().parse_args(["wait", *argv]), out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_an_unexpected_error_is_one_line_without_secrets(
+    server: OperationsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug deep in the HTTP layer: exit 2, one line naming it, the secrets taken out."""
+    import tarry.http
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(f"boom with Bearer {TOKEN} at http://h/x?sig={SIGNATURE}")
+
+    monkeypatch.setattr(tarry.http, "resource_wait", broken)
+    op = server.add_resource([Step("PENDING")])
+    code, out, err = _wait_in_process(
+        *resource_args(f"{op.url}?sig={SIGNATURE}")[1:], "-H", f"Authorization: Bearer {TOKEN}"
+    )
+    assert code == 2
+    assert out == ""
+    assert err.startswith("tarry wait: unexpected RuntimeError")
+    assert len(err.splitlines()) == 1
+    assert TOKEN not in err
+    assert SIGNATURE not in err
+
+
+def test_keyboard_interrupt_in_process_exits_130(
+    server: OperationsServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A KeyboardInterrupt while polling ends the wait with 130 and 'interrupted'."""
+    import tarry.http
+
+    class Interrupting:
+        def result(self, **options: Any) -> Any:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(tarry.http, "resource_wait", lambda *a, **k: Interrupting())
+    op = server.add_resource([Step("PENDING")])
+    code, out, err = _wait_in_process(*resource_args(op.url)[1:])
+    assert code == 130
+    assert out == ""
+    assert err == "tarry wait: interrupted\n"
+
+
+@pytest.mark.parametrize(
+    ("timeline", "expected"),
+    [
+        ([Step("PENDING"), Step("READY", poll=2)], 0),
+        ([Step("PENDING"), Step("FAILED", poll=2, message="no")], 1),
+        ([Step("PENDING")], 124),
+    ],
+    ids=["success", "failure", "timeout"],
+)
+def test_outcomes_in_process(server: OperationsServer, timeline: list[Step], expected: int) -> None:
+    """The same outcomes as the subprocess tests, measured by coverage in process."""
+    op = server.add_resource(timeline)
+    code, out, err = _wait_in_process(*resource_args(op.url, "--timeout", "0.5")[1:])
+    assert code == expected, err
+    assert strict_json(out)["id"] == op.id
