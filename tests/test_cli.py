@@ -815,3 +815,36 @@ def test_outcomes_in_process(server: OperationsServer, timeline: list[Step], exp
     code, out, err = _wait_in_process(*resource_args(op.url, "--timeout", "0.5")[1:])
     assert code == expected, err
     assert strict_json(out)["id"] == op.id
+
+
+def test_a_reader_that_closes_the_pipe_early_gets_no_traceback(server: OperationsServer) -> None:
+    """`tarry wait ... | head -c 1`: the closed pipe ends the command quietly (exit 1)."""
+    op = server.add_google_operation([Step("SUCCEEDED")], response={"blob": "x" * 300_000})
+    with subprocess.Popen(
+        [sys.executable, "-m", "tarry", "wait", op.url, "--convention", "google", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        process.stdout.close()  # the reader is gone before the result is written
+        err = process.stderr.read()
+        assert process.wait(timeout=30) == 1
+    assert err == ""
+
+
+def test_resource_convention_reads_nested_paths(server: OperationsServer) -> None:
+    """--state and --message are dotted paths into the body (here an Azure resource)."""
+    op = server.add_azure_operation(
+        [Step("Creating"), Step("Succeeded", poll=2)], headers=[], method="PUT"
+    )
+    done = tarry(
+        "wait", op.url, "--method", "PUT", "--data", "{}",
+        "--state", "properties.provisioningState", "--message", "properties.nothing",
+        "--success", "Succeeded", "--failure", "Failed", *FAST,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert strict_json(done.stdout)["properties"]["provisioningState"] == "Succeeded"
+    assert "Creating" in done.stderr
