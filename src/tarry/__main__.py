@@ -13,7 +13,7 @@ __all__ = ["build_parser", "main"]
 
 EPILOG = """\
 examples:
-  tarry demo                       # real waits against a local fake API, in 15 s
+  tarry demo                       # real waits against a local fake API (about 15 s)
   tarry serve                      # that fake API in the foreground, to try tarry wait
   tarry wait https://api.example.com/v1/things/42 --state status.phase \\
       --success Ready --failure Failed --timeout 600 | jq .
