@@ -18,6 +18,7 @@ import datetime
 import os
 import platform
 import pstats
+import re
 import sys
 import time
 import traceback
@@ -309,6 +310,13 @@ def efficiency_section(sizes: Sizes, strict: bool) -> Section:
     )
 
 
+def _where(filename: str, function: str) -> str:
+    """A profiled function as people read it: ``file.py:name`` or the builtin's name."""
+    if filename == "~":  # a builtin: "<built-in method time.monotonic>", no addresses
+        return re.sub(r" at 0x[0-9a-f]+", "", function.strip("<>"))
+    return f"{Path(filename).name}:{function}"
+
+
 def profile_section(sizes: Sizes, strict: bool) -> Section:
     """Python function calls per poll, counted by cProfile, for each sync loop."""
     k = sizes.profile_k
@@ -332,15 +340,17 @@ def profile_section(sizes: Sizes, strict: bool) -> Section:
         stats = pstats.Stats(profiler)
         calls = stats.total_calls  # type: ignore[attr-defined]
         top = sorted(
-            ((v[0], f"{Path(f).name}:{fn}") for (f, _, fn), v in stats.stats.items()),  # type: ignore[attr-defined]
+            ((v[0], _where(f, fn)) for (f, _, fn), v in stats.stats.items()),  # type: ignore[attr-defined]
             reverse=True,
         )
-        busiest = ", ".join(f"{where} x{count // (k + 1)}" for count, where in top[:6] if count > k)
+        busiest = ", ".join(
+            f"{where} x{count // (k + 1)}" for count, where in top[:14] if count > k
+        )
         rows.append([name, f"{calls / (k + 1):.1f}", busiest])
     return Section(
         f"Profile: function calls per poll (cProfile, K = {k})",
         "Calls counted by cProfile over one wait, divided by the polls; the calls made "
-        "at least once per poll are listed with their count per poll. bench/profile.py "
+        "at least once per poll are listed with their count per poll. bench/profile_hot.py "
         "prints the full cProfile and pyinstrument reports.",
         ["loop", "calls per poll", "called every poll"],
         rows,
