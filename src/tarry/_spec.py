@@ -7,6 +7,7 @@ used by every wait on it. It never does I/O; it only looks at entities already p
 from __future__ import annotations
 
 import enum
+import inspect
 from collections.abc import Callable, Collection, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -51,7 +52,15 @@ def _no_message(entity: object) -> None:
 def _as_test(
     name: str, what: StateSet | Condition[T]
 ) -> tuple[frozenset[Hashable], Condition[T] | None]:
+    if isinstance(what, type):
+        # A class is callable (and an Enum class iterable): as a predicate it would call
+        # the class on every entity, which is almost never what was meant.
+        raise TypeError(
+            f"{name} must be a collection of states or a predicate, not the class "
+            f"{what.__name__}; for every member of an enum, write set({what.__name__})"
+        )
     if callable(what):
+        _plain(name, what)
         return frozenset(), what
     if isinstance(what, (str, bytes)):
         raise TypeError(f"{name} must be a collection of states or a predicate, not a string")
@@ -61,6 +70,20 @@ def _as_test(
         raise TypeError(
             f"{name} must be a collection of hashable states or a predicate on the entity"
         ) from None
+
+
+def _plain(name: str, function: object) -> None:
+    """Spec functions run inside the core, which awaits nothing: refuse ``async def``."""
+    if inspect.iscoroutinefunction(function):
+        raise TypeError(f"{name} must be a plain function, not an async one")
+
+
+def _awaitable_verdict(name: str, verdict: object) -> None:
+    """A predicate that returned an awaitable was async in disguise (a lambda around a
+    coroutine function): its answer is unknown, and truthiness would call it yes."""
+    if inspect.iscoroutine(verdict):
+        verdict.close()  # it will never run; close it so Python does not warn later
+    raise TypeError(f"the {name} predicate returned an awaitable; it must return a bool")
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,13 @@ class Spec(Generic[T]):
 
     ``retry_after`` reads a server's hint (seconds until it is worth asking again) from
     an entity; the core raises the next delay to at least that much.
+
+    Every function here is plain (``async def`` is a ``TypeError``) and does no I/O. A
+    predicate's answer is taken by its truth value (``None`` means no); one that returns
+    an awaitable, or whose answer has no truth value, makes the entity an
+    ``UnreadableEntity``. So does a float NaN state that is neither a success nor a
+    failure: NaN equals nothing, not even itself, so no state set could ever match it
+    and the wait would only run on to its deadline.
     """
 
     name: str
@@ -100,8 +130,15 @@ class Spec(Generic[T]):
             raise ValueError("name must be a non-empty string")
         if not callable(self.state):
             raise TypeError("state must be a function from an entity to its state")
+        _plain("state", self.state)
         if self.message is not None and not callable(self.message):
             raise TypeError("message must be a function from an entity to its message, or None")
+        _plain("message", self.message)
+        if self.retry_after is not None and not callable(self.retry_after):
+            raise TypeError("retry_after must be a function from an entity to seconds, or None")
+        _plain("retry_after", self.retry_after)
+        if self.goal is not None and (not isinstance(self.goal, str) or not self.goal):
+            raise TypeError("goal must be a non-empty string, or None")
         success_states, success_test = _as_test("success", self.success)
         failure_states, failure_test = _as_test("failure", self.failure)
         if not success_states and success_test is None:
@@ -114,7 +151,10 @@ class Spec(Generic[T]):
         if self.pending is not None:
             if isinstance(self.pending, (str, bytes)):
                 raise TypeError("pending must be a collection of states, not a string")
-            pending = frozenset(self.pending)
+            try:
+                pending = frozenset(self.pending)
+            except TypeError:
+                raise TypeError("pending must be a collection of hashable states") from None
         setattr_ = object.__setattr__
         setattr_(self, "_success_states", success_states)
         setattr_(self, "_success_test", success_test)
@@ -129,6 +169,11 @@ class Spec(Generic[T]):
         if self.goal is None:
             goal = " or ".join(sorted(show_state(s) for s in success_states)) or "success"
             setattr_(self, "goal", goal)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The derived fields hold a closure, which cannot be pickled: rebuild them.
+        fields = (self.name, self.state, self.message, self.success, self.failure)
+        return (type(self), (*fields, self.pending, self.retry_after, self.goal))
 
     def unreadable(self, doing: str, entity: object, exc: Exception) -> UnreadableEntity:
         """The error for an accessor or predicate that raised on ``entity``."""
@@ -200,15 +245,30 @@ def _classifier(
         return by_states
 
     def general(entity: T, state: Hashable | None) -> Outcome:
-        if state in success or (is_success is not None and is_success(entity)):
+        if state in success:
             return _SUCCEEDED
-        if state in failure or (is_failure is not None and is_failure(entity)):
+        if is_success is not None:
+            said: object = is_success(entity)
+            if said is True or (said.__class__ is not bool and _yes(said, "success")):
+                return _SUCCEEDED
+        if state in failure:
             return _FAILED
+        if is_failure is not None:
+            told: object = is_failure(entity)
+            if told is True or (told.__class__ is not bool and _yes(told, "failure")):
+                return _FAILED
         if pending is not None and state is not None and state not in pending:
             return _UNEXPECTED
         return _STILL_GOING
 
     return general
+
+
+def _yes(verdict: object, name: str) -> bool:
+    """The truth of a predicate's answer that is not a bool (None, a numpy bool...)."""
+    if inspect.isawaitable(verdict):
+        _awaitable_verdict(name, verdict)
+    return bool(verdict)
 
 
 def _brief(entity: Any, limit: int = 200) -> str:
