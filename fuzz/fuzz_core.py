@@ -398,6 +398,8 @@ def _verdict(spec: tarry.Spec[Entity], e: Entity) -> str:
             pending = spec._pending_states
             unlisted = pending is not None and state is not None and state not in pending
             verdict = "unexpected" if unlisted else "going"
+            if isinstance(state, float) and math.isnan(state):
+                return "unreadable"  # a NaN state no set can match is refused
         if spec.message is not None:
             if e.message_raises:
                 return "unreadable"

@@ -42,6 +42,19 @@ The rules
    "still going" entity, within the same deadline, and a timeout then names it.
    Any other error ends the wait as it is (``Raise``).
 7. A finished machine stays finished: feeding it again is a ``UsageError``.
+8. ``now`` is a finite number that never goes backwards: a clock that returns NaN,
+   infinity or an earlier time than before is a ``ValueError`` at once, since no
+   deadline could be kept on it (a clock running backwards would never reach one).
+
+What the caller's functions may do
+==================================
+
+A ``retry_on`` predicate is called with each poll error. If it raises, its exception
+ends the wait (the machine is then ``ERRORED``) and propagates unchanged, with the poll
+error as its context: a broken predicate is a bug to see, never a reason to retry. A
+predicate that returns an awaitable (an ``async def`` in disguise) is a ``TypeError``.
+Messages built here quote the operation's name, state, message and errors, each cut
+to a bounded length; the exceptions keep the full values as attributes.
 
 Which phase follows which fact is the table ``TRANSITIONS`` below; the docs draw the
 state diagram from it.
@@ -50,6 +63,7 @@ state diagram from it.
 from __future__ import annotations
 
 import enum
+import inspect
 import logging
 import math
 import random
@@ -237,6 +251,15 @@ def _is_delay(delay: object) -> bool:
         return False
 
 
+_QUOTE_LIMIT = 500
+"""The most characters of one name, state, message or error a message quotes."""
+
+
+def _cut(text: str, limit: int = _QUOTE_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, so one huge value never floods a message."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _show_error(error: BaseException) -> str:
     """An error's text for a message, or its type when it has none or cannot say."""
     try:
@@ -265,6 +288,7 @@ class Machine(Generic[T]):
         "_last_error",
         "_max_hint",
         "_message",
+        "_now",
         "_phase",
         "_previous",
         "_rng",
@@ -294,6 +318,7 @@ class Machine(Generic[T]):
         self._floor = float(policy.request_floor)
         self._phase = Phase.NEW
         self._start = 0.0
+        self._now = -_INF
         self._deadline: float | None = None
         self._attempts = 0
         self._sleeps = 0
@@ -326,8 +351,11 @@ class Machine(Generic[T]):
 
     def start(self, now: float, retry_after: float | None = None) -> PollAfter:
         """The wait begins at ``now``. ``retry_after`` delays the first poll (a 202's hint)."""
+        if self._phase is not Phase.NEW:
+            self._advance(Event.START)  # a UsageError: nothing else may follow the end
+        now = self._checked_now(now)
         self._advance(Event.START)
-        self._start = now
+        self._now = self._start = now
         if self._timeout is not None:
             self._deadline = now + self._timeout
         hint = _clean_hint(retry_after, self._max_hint)
@@ -341,6 +369,9 @@ class Machine(Generic[T]):
         """
         if self._phase is not _WAITING:
             self._expect_waiting()
+        if now.__class__ is not float or not self._now <= now < _INF:
+            now = self._checked_now(now)
+        self._now = now
         spec = self.spec
         try:
             state = spec.state(entity)
@@ -363,6 +394,13 @@ class Machine(Generic[T]):
             return Succeed(entity)
         if spec.message is not None:
             self._message = spec.read_message(entity)
+        if (
+            state.__class__ is not str
+            and isinstance(state, float)
+            and state != state
+            and outcome is not Outcome.FAILED
+        ):  # rule: a NaN state cannot be matched by any set, so it cannot be waited on
+            raise spec.unreadable("judge", entity, ValueError("its state is NaN"))
         if outcome is not _STILL_GOING:
             self._advance(Event.FAILURE)
             if self._debug:
@@ -376,8 +414,22 @@ class Machine(Generic[T]):
         """A poll raised ``error`` at ``now``. Its ``retry_after`` attribute, if any, is a hint."""
         if self._phase is not _WAITING:
             self._expect_waiting()
+        if now.__class__ is not float or not self._now <= now < _INF:
+            now = self._checked_now(now)
+        self._now = now
         self._attempts += 1
-        if not self._is_transient(error):
+        try:
+            transient: object = self._is_transient(error)
+            if transient.__class__ is not bool and inspect.isawaitable(transient):
+                if inspect.iscoroutine(transient):
+                    transient.close()  # it will never run: close it so Python does not warn
+                raise TypeError(
+                    "the retry_on predicate returned an awaitable; it must return a bool"
+                )
+        except BaseException:
+            self._advance(Event.FATAL_ERROR)
+            raise
+        if not transient:
             self._advance(Event.FATAL_ERROR)
             if self._debug:
                 self._log_end(f"error {_brief(error)}", "not retried")
@@ -441,14 +493,31 @@ class Machine(Generic[T]):
             budget = self._floor
         return _poll_after(PollAfter, (delay, budget, self._final))
 
+    def _checked_now(self, now: object) -> float:
+        """``now`` as a float, if it is a time that can follow the last one (rule 8)."""
+        if isinstance(now, bool) or not isinstance(now, (int, float)):
+            raise TypeError(f"now must be a number of seconds, not {type(now).__name__}")
+        try:
+            seconds = float(now)
+        except OverflowError:
+            seconds = _INF
+        if not math.isfinite(seconds):
+            raise ValueError(f"now must be a finite number of seconds, got {seconds!r}")
+        if seconds < self._now:
+            raise ValueError(
+                f"time went backwards: now is {seconds!r}, earlier it was {self._now!r}; "
+                "the clock must be monotonic"
+            )
+        return seconds
+
     def _fail(self, entity: T, state: Hashable | None, outcome: Outcome) -> Fail:
         spec = self.spec
-        got = show_state(state)
+        got = _cut(show_state(state))
         if outcome is Outcome.UNEXPECTED:
             got += " (not a state it passes through on the way)"
-        text = f"{spec.name} failed to reach {spec.goal}, got {got}"
+        text = f"{_cut(spec.name)} failed to reach {_cut(spec.goal or '')}, got {got}"
         if self._message:
-            text += f": {self._message}"
+            text += f": {_cut(self._message)}"
         return Fail(entity, state, self._message, text)
 
     def _time_out(self, now: float) -> TimeOut:
@@ -469,15 +538,15 @@ class Machine(Generic[T]):
 
     def _last_words(self) -> str:
         """What the timeout message ends with: the last error, else the last message."""
-        name = self.spec.name
+        name = _cut(self.spec.name)
         if self._last_error is not None:
             error = self._last_error
-            detail = _show_error(error)
+            detail = _cut(_show_error(error))
             return f"{name}: last error: {detail}"
         if self._entity is _NO_ENTITY:
             return f"{name}: no reply yet"
-        shown = f"{name} is {show_state(self._state)}"
-        return f"{shown}: {self._message}" if self._message else shown
+        shown = f"{name} is {_cut(show_state(self._state))}"
+        return f"{shown}: {_cut(self._message)}" if self._message else shown
 
     # -- bookkeeping --------------------------------------------------------------------
 
