@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import cast
 
 from ._backoff import Backoff, Linear
 
@@ -72,8 +72,19 @@ def _never(error: Exception) -> bool:
     return False
 
 
+def _never_offered(kind: type[BaseException]) -> bool:
+    """Cancellation, Ctrl-C and exits are never poll errors, so never offered to retry_on."""
+    return not issubclass(kind, Exception) and kind is not BaseException
+
+
 def retry_test(retry_on: RetryOn | None) -> Callable[[Exception], bool]:
-    """Turn exception types or a predicate into one predicate."""
+    """Turn exception types or a predicate into one predicate.
+
+    Only ``Exception`` reaches it: a type such as ``KeyboardInterrupt`` or
+    ``asyncio.CancelledError`` could never match, so naming one is a ``TypeError``
+    rather than a promise the wait would silently break. A predicate must be a plain
+    function; if it raises, the wait ends with its exception (see ``tarry.Machine``).
+    """
     if retry_on is None:
         return _never
     if isinstance(retry_on, type) and issubclass(retry_on, BaseException):
@@ -82,10 +93,20 @@ def retry_test(retry_on: RetryOn | None) -> Callable[[Exception], bool]:
         if not all(isinstance(k, type) and issubclass(k, BaseException) for k in retry_on):
             raise TypeError("retry_on must hold exception types only")
         kinds = retry_on
+    elif isinstance(retry_on, type):
+        raise TypeError(f"retry_on must be exception types or a predicate, not {retry_on.__name__}")
     elif callable(retry_on):
-        return cast(Callable[[Exception], bool], retry_on)
+        if inspect.iscoroutinefunction(retry_on):
+            raise TypeError("retry_on must be a plain function, not an async one")
+        return retry_on
     else:
         raise TypeError("retry_on must be exception types or a predicate on the error")
+    for kind in kinds:
+        if _never_offered(kind):
+            raise TypeError(
+                f"retry_on cannot name {kind.__name__}: cancellation, interrupts and exits "
+                "are never retried"
+            )
     if not kinds:
         return _never
 
@@ -112,6 +133,10 @@ class Policy:
 
     def __post_init__(self) -> None:
         as_seconds(self.timeout)
+        if isinstance(self.backoff, type):
+            raise TypeError(
+                f"backoff must be an instance such as {self.backoff.__name__}(), not the class"
+            )
         if not callable(getattr(self.backoff, "delay", None)):
             raise TypeError("backoff must have a delay(n, previous, rng) method")
         retry_test(self.retry_on)
@@ -125,6 +150,8 @@ class Policy:
                 finite = False
             if not finite or value < 0:
                 raise ValueError(f"{name} must be finite and non-negative")
+            if value >= _LONGEST:  # no request timeout or sleep can be that long
+                raise ValueError(f"{name} must be under 999999999 days")
 
     @property
     def timeout_seconds(self) -> float | None:
