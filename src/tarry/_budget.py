@@ -26,10 +26,17 @@ def request_timeout() -> float | None:
     when the wait has no deadline.
 
     It is the time left to the deadline, but never less than the policy's
-    ``request_floor``, so a final poll at the deadline can still complete.
+    ``request_floor``, so a final poll at the deadline can still complete, and never
+    more than a year: sockets refuse timeouts past the platform's ``time_t``, and a
+    wait with a centuries-long deadline must not break its own requests.
     """
     current = _current.get()
     if current is None:
         return None
     budget, now = current
-    return budget(now())
+    seconds = budget(now())
+    return seconds if seconds is None or seconds <= LONGEST_REQUEST else LONGEST_REQUEST
+
+
+LONGEST_REQUEST = 365 * 86400.0
+"""The most ``request_timeout()`` gives, in seconds: a year, far below any platform limit."""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import random
 import time
+import types
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar, cast
 
@@ -27,16 +29,54 @@ class Clock(Protocol):
     def sleep(self, seconds: float) -> None: ...
 
 
+_LONGEST_SLEEP = 86400.0
+"""``time.sleep`` raises OverflowError past the platform's ``time_t``: sleep in days."""
+
+
+def _sleep(seconds: float) -> None:
+    """``time.sleep`` for any finite length, however long the backoff asks for."""
+    while seconds > _LONGEST_SLEEP:
+        time.sleep(_LONGEST_SLEEP)
+        seconds -= _LONGEST_SLEEP
+    time.sleep(seconds)
+
+
 class SystemClock:
     """``time.monotonic`` and ``time.sleep``: immune to wall-clock steps."""
 
     __slots__ = ()
 
     now = staticmethod(time.monotonic)
-    sleep = staticmethod(time.sleep)
+    sleep = staticmethod(_sleep)
+
+
+def check_clock(clock: object) -> None:
+    """A sync clock has ``now()`` and a plain ``sleep(seconds)``; an async one would
+    never sleep at all (its coroutine is never awaited), so it is refused."""
+    if isinstance(clock, type):
+        raise TypeError(f"clock must be an instance such as {clock.__name__}(), not the class")
+    now, sleep = getattr(clock, "now", None), getattr(clock, "sleep", None)
+    if not callable(now) or not callable(sleep):
+        raise TypeError("clock must have now() and sleep(seconds) methods")
+    if inspect.iscoroutinefunction(sleep):
+        raise TypeError(
+            "this clock's sleep is async: use it with AsyncWait or async_wait "
+            "(tarry.testing.FakeClock is the sync one)"
+        )
+
+
+def _awaitable(what: str, value: object) -> TypeError:
+    """The error for a coroutine where a sync wait needs a value."""
+    if isinstance(value, types.CoroutineType):
+        value.close()  # it will never run: close it so Python does not warn about it
+    return TypeError(
+        f"the {what} returned a coroutine: a sync wait cannot await it; use AsyncWait or async_wait"
+    )
 
 
 SYSTEM_CLOCK = SystemClock()
+
+_Coroutine = types.CoroutineType
 
 
 def run(
@@ -59,9 +99,13 @@ def run(
                 except Exception as error:
                     action = machine.poll_failed(error, now())
                     continue
+                if entity.__class__ is _Coroutine:  # an async poll: never a valid entity
+                    raise _awaitable("poll function", entity)
                 action = machine.polled(entity, now())
                 if callback is not None and action.notify:
-                    callback(entity)
+                    shown = callback(entity)
+                    if shown.__class__ is _Coroutine:
+                        raise _awaitable("callback", shown)
             elif type(action) is Succeed:
                 return cast(T, action.entity)
             elif type(action) is Raise:
@@ -105,6 +149,10 @@ class Wait(WaitBase[T]):
             retry_after=retry_after,
             **bound,
         )
+        if inspect.iscoroutinefunction(poll):
+            raise TypeError("poll is an async function: use AsyncWait for it")
+        if clock is not None:
+            check_clock(clock)
         self._clock = SYSTEM_CLOCK if clock is None else clock
 
     def result(
@@ -117,7 +165,11 @@ class Wait(WaitBase[T]):
         ``timeout`` is a ``timedelta`` or seconds (default: the policy's, 20 minutes);
         ``None`` waits with no deadline. ``callback`` sees every entity that has not
         succeeded. Raises ``OperationFailed`` or ``OperationTimedOut``.
+
+        ``result()`` may be called again, from another thread, or even from inside its
+        own callback: each call is a new, independent wait from scratch.
         """
+        _check_callback(callback)
         machine = self._machine(timeout)
         return run(self._poll, machine, self._clock, callback, self._retry_after)
 
@@ -150,5 +202,21 @@ def wait(
         max_retry_after=max_retry_after,
         request_floor=request_floor,
     )
+    if not callable(poll):
+        raise TypeError(f"poll must be callable, not {type(poll).__name__}")
+    if inspect.iscoroutinefunction(poll):
+        raise TypeError("poll is an async function: use async_wait for it")
+    _check_callback(callback)
+    if clock is not None:
+        check_clock(clock)
     machine = Machine(spec, merged, rng)
     return run(poll, machine, SYSTEM_CLOCK if clock is None else clock, callback)
+
+
+def _check_callback(callback: object) -> None:
+    if callback is None:
+        return
+    if not callable(callback):
+        raise TypeError(f"callback must be callable, not {type(callback).__name__}")
+    if inspect.iscoroutinefunction(callback):
+        raise TypeError("callback is an async function: a sync wait cannot await it")
