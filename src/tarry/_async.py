@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import random
 import sys
+import types
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar, cast
 
@@ -85,7 +86,10 @@ async def run(
     """Drive ``machine`` to the end: the whole async driver."""
     if clock is None:
         clock = running_clock()
-    now, sleep = clock.now, clock.sleep
+    now = clock.now
+    sleep: Callable[[float], Awaitable[None]] = clock.sleep
+    if not inspect.iscoroutinefunction(sleep):
+        sleep = _checked_sleep(sleep)
     token = set_budget((machine.request_timeout, now))
     try:
         action: Action = machine.start(now(), retry_after)
@@ -93,10 +97,24 @@ async def run(
             if type(action) is PollAfter:
                 await sleep(action.delay)
                 try:
-                    entity = await poll()
+                    pending = poll()
+                    if pending.__class__ is not _Coroutine and not inspect.isawaitable(pending):
+                        raise _NotAwaitable(pending)
+                    entity = await pending
+                except _NotAwaitable as wrong:
+                    raise TypeError(
+                        f"the poll function returned {type(wrong.value).__name__}, not an "
+                        "awaitable: an async wait needs an async poll (or use Wait)"
+                    ) from None
                 except Exception as error:
                     action = machine.poll_failed(error, now())
                     continue
+                if entity.__class__ is _Coroutine:
+                    entity.close()  # type: ignore[attr-defined]
+                    raise TypeError(
+                        "the poll function returned a coroutine that returned a coroutine: "
+                        "await the inner call inside the poll"
+                    )
                 action = machine.polled(entity, now())
                 if callback is not None and action.notify:
                     shown = callback(entity)
@@ -111,6 +129,32 @@ async def run(
                 raise action.exception()
     finally:
         reset_budget(token)
+
+
+_Coroutine = types.CoroutineType
+
+
+class _NotAwaitable(Exception):
+    """A sync poll's value under an async wait: kept apart from genuine poll errors."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def _checked_sleep(sleep: Callable[[float], Any]) -> Callable[[float], Awaitable[None]]:
+    """A clock's sleep that is not ``async def``: fine if it returns an awaitable (as
+    ``functools.partial`` of one does), a clear error if it slept (or not) synchronously."""
+
+    async def checked(seconds: float) -> None:
+        pause = sleep(seconds)
+        if not inspect.isawaitable(pause):
+            raise TypeError(
+                "the clock's sleep returned no awaitable: an async wait needs an async "
+                "clock (tarry.testing.AsyncFakeClock, not FakeClock)"
+            )
+        await pause
+
+    return checked
 
 
 class AsyncWait(WaitBase[T]):
