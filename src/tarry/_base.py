@@ -33,6 +33,8 @@ UNSET: Final[Any] = _Unset()
 _bounded = reprlib.Repr()
 _bounded.maxstring = 60
 _bounded.maxother = 60
+_SHOWN = 8
+"""The most bound arguments a repr shows, so a wait with thousands stays one short line."""
 
 
 def make_policy(
@@ -82,6 +84,11 @@ class WaitBase(Generic[T]):
             raise TypeError(f"poll must be callable, not {type(poll).__name__}")
         if not isinstance(spec, Spec):
             raise TypeError(f"spec must be a tarry.Spec, not {type(spec).__name__}")
+        for name in bound:
+            if hasattr(type(self), name):
+                raise TypeError(
+                    f"cannot bind {name!r}: {type(self).__name__} has an attribute of that name"
+                )
         self._poll = poll
         self.spec = spec
         self.policy = make_policy(policy)
@@ -127,5 +134,11 @@ class WaitBase(Generic[T]):
         return clone
 
     def __repr__(self) -> str:
-        args = "".join(f" {k}={_bounded.repr(v)}" for k, v in self._bound.items())
-        return f"<{type(self).__name__} {self.spec.name}{args}>"
+        items = list(self._bound.items())
+        args = "".join(f" {k[:40]}={_bounded.repr(v)}" for k, v in items[:_SHOWN])
+        if len(items) > _SHOWN:
+            args += f" (+{len(items) - _SHOWN} more)"
+        name = self.spec.name
+        if len(name) > 60:
+            name = name[:57] + "..."
+        return f"<{type(self).__name__} {name}{args}>"
