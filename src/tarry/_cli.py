@@ -254,6 +254,8 @@ def _params(raw: Sequence[str]) -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name:
             raise UsageProblem("a --param must look like NAME=VALUE")
+        if not _is_text(item):
+            raise UsageProblem(f"--param {name[:40]!r} is not valid UTF-8 text")
         params[name] = value
     return params
 
@@ -270,14 +272,32 @@ def _body(data: str | None) -> Any:
             raise UsageProblem(f"cannot read --data file {data[1:]!r}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise UsageProblem(f"--data file {data[1:]!r} is not UTF-8 text") from None
+    if not _is_text(text):
+        raise UsageProblem("--data is not valid UTF-8 text")
     try:
-        return json.loads(text, parse_constant=_not_json)
+        return json.loads(text, parse_constant=_not_json, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         raise UsageProblem(f"--data is not valid JSON: {exc}") from None
 
 
 def _not_json(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is too large for a JSON number")
+    return value
+
+
+def _is_text(text: str) -> bool:
+    """Arguments that were not UTF-8 arrive with lone surrogates, which no request can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _seconds(value: float, flag: str) -> float:
@@ -308,7 +328,9 @@ def _policy(args: argparse.Namespace, retry_on: Callable[[Exception], bool]) -> 
 
 
 def _check_url(url: str, what: str, httpx: Any, redact: Callable[[object], str]) -> None:
-    problem = f"{what} must be an absolute http:// or https:// URL, got {redact(url)!r}"
+    shown = redact(url)
+    shown = shown if len(shown) <= 200 else shown[:197] + "..."
+    problem = f"{what} must be an absolute http:// or https:// URL, got {shown!r}"
     try:
         parts = urlsplit(url)
         port = parts.port  # ValueError when it is not a port
