@@ -535,6 +535,17 @@ async def test_sync_poll_in_an_async_wait_is_a_clear_type_error() -> None:
 
 
 @pytest.mark.anyio
+async def test_async_wait_refuses_a_callback_or_poll_that_cannot_be_called() -> None:
+    """A non-callable callback or poll is a TypeError before the first poll, not mid-wait."""
+    with pytest.raises(TypeError, match="callback must be callable"):
+        await tarry.async_wait(_async_poll, SPEC, callback=cast(Any, "print"))
+    with pytest.raises(TypeError, match="callback must be callable"):
+        await tarry.AsyncWait(_async_poll, SPEC).result(callback=cast(Any, 42))
+    with pytest.raises(TypeError, match="poll must be callable"):
+        await tarry.async_wait(cast(Any, None), SPEC)
+
+
+@pytest.mark.anyio
 async def test_async_poll_returning_a_coroutine_is_a_type_error() -> None:
     """An async poll that forgot to await its inner call is refused, not read as an entity."""
 

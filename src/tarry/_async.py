@@ -200,6 +200,7 @@ class AsyncWait(WaitBase[T]):
         Same rules as ``Wait.result``; cancellation of the calling task ends the wait at
         once and propagates.
         """
+        _check_callback(callback)
         machine = self._machine(timeout)
         return await run(self._poll, machine, self._clock, callback, self._retry_after)
 
@@ -227,4 +228,12 @@ async def async_wait(
         max_retry_after=max_retry_after,
         request_floor=request_floor,
     )
+    if not callable(poll):
+        raise TypeError(f"poll must be callable, not {type(poll).__name__}")
+    _check_callback(callback)
     return await run(poll, Machine(spec, merged, rng), clock, callback)
+
+
+def _check_callback(callback: object) -> None:
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, not {type(callback).__name__}")
