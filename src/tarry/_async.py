@@ -197,8 +197,10 @@ class AsyncWait(WaitBase[T]):
     ) -> T:
         """Wait until the operation succeeds and return its last entity.
 
-        Same rules as ``Wait.result``; cancellation of the calling task ends the wait at
-        once and propagates.
+        Same rules as ``Wait.result`` (each call, even one awaited from inside its own
+        callback, is a new and independent wait); cancellation of the calling task ends
+        the wait at once and propagates. A success decided by a poll is returned with no
+        checkpoint in between, so a cancel that lands during that poll never loses it.
         """
         _check_callback(callback)
         machine = self._machine(timeout)
