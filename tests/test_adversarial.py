@@ -455,6 +455,25 @@ def test_centuries_long_http_wait_over_loopback_succeeds() -> None:
 # -- Wait objects -------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("rng", [42, "seed", object()])
+def test_a_seed_where_the_generator_belongs_is_refused_up_front(rng: Any) -> None:
+    """rng=42 is a TypeError that says how to seed, not an AttributeError at a sleep."""
+    for build in (
+        lambda: tarry.Wait(script(RUN), SPEC, rng=rng),
+        lambda: tarry.AsyncWait(_async_poll, SPEC, rng=rng),
+        lambda: tarry.Machine(SPEC, None, rng),
+        lambda: fake_wait(script("PENDING", RUN), rng=rng),
+    ):
+        with pytest.raises(TypeError, match=r"rng must be a random\.Random"):
+            build()
+
+
+def test_initial_retry_after_of_the_wrong_type_is_refused() -> None:
+    """An initial hint given as text would be silently ignored: a TypeError instead."""
+    with pytest.raises(TypeError, match="retry_after must be seconds or None"):
+        tarry.Wait(script(RUN), SPEC, retry_after=cast(Any, "10"))
+
+
 @pytest.mark.parametrize("name", ["result", "_poll", "_bound", "_clock", "__dict__", "__class__"])
 def test_bound_names_cannot_shadow_wait_attributes(name: str) -> None:
     """Binding result=... or a private name would be silently unreachable: a TypeError."""

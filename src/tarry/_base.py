@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar
 
 from ._backoff import Backoff
-from ._core import Machine
+from ._core import Machine, check_rng
 from ._policy import Policy, RetryOn, Timeout
 from ._spec import Spec
 
@@ -89,6 +89,13 @@ class WaitBase(Generic[T]):
                 raise TypeError(
                     f"cannot bind {name!r}: {type(self).__name__} has an attribute of that name"
                 )
+        check_rng(rng)
+        if retry_after is not None and (
+            isinstance(retry_after, bool) or not isinstance(retry_after, (int, float))
+        ):
+            raise TypeError(
+                f"retry_after must be seconds or None, not {type(retry_after).__name__}"
+            )
         self._poll = poll
         self.spec = spec
         self.policy = make_policy(policy)

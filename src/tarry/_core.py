@@ -241,6 +241,18 @@ def _clean_hint(hint: object, cap: float) -> float | None:
     return min(seconds, cap)
 
 
+def check_rng(rng: object) -> None:
+    """``rng`` is a ``random.Random`` (or anything with its ``random()``), or None.
+
+    A seed given where the generator belongs (``rng=42``) would otherwise break only at
+    the first jittered sleep, far from the mistake.
+    """
+    if rng is None or callable(getattr(rng, "random", None)):
+        return
+    hint = f"; for a seed, pass random.Random({rng!r})" if isinstance(rng, int) else ""
+    raise TypeError(f"rng must be a random.Random, not {type(rng).__name__}{hint}")
+
+
 def _is_delay(delay: object) -> bool:
     """A backoff's answer is a real number of seconds, finite and non-negative."""
     if isinstance(delay, bool) or not isinstance(delay, (int, float)):
@@ -308,6 +320,7 @@ class Machine(Generic[T]):
         policy = Policy() if policy is None else policy
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a tarry.Policy, not {type(policy).__name__}")
+        check_rng(rng)
         self.spec = spec
         self.policy = policy
         self._rng = _SHARED_RNG if rng is None else rng
