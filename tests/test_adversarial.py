@@ -414,6 +414,19 @@ def test_a_raising_sleep_propagates_and_is_not_a_poll_error() -> None:
         tarry.wait(script(RUN), SPEC, clock=BrokenSleep(), retry_on=OSError)
 
 
+def test_a_raising_clock_propagates_and_is_not_a_poll_error() -> None:
+    """An error from the clock's now() after a poll ends the wait as it is."""
+
+    class BrokenNow(FakeClock):
+        def now(self) -> float:
+            if self.sleeps:
+                raise OSError("clock unreadable")
+            return 0.0
+
+    with pytest.raises(OSError, match="clock unreadable"):
+        tarry.wait(script("PENDING"), SPEC, clock=BrokenNow(), retry_on=OSError)
+
+
 def test_system_sleep_of_any_length_never_overflows(monkeypatch: pytest.MonkeyPatch) -> None:
     """A backoff of 1e10 s sleeps in pieces time.sleep accepts, not an OverflowError."""
     pieces: list[float] = []
