@@ -9,6 +9,7 @@ are dropped (a message cannot recolour, move or clear the screen), and a caller'
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
@@ -114,7 +115,7 @@ class Progress:
             self._json("progress", text, fields)
         elif self.live:
             shown = printable(self.redact(f"{self.elapsed():6.1f}s  {text}"), one_line=True)
-            width = max(shutil.get_terminal_size().columns - 1, 20)
+            width = max(_columns(self.stream) - 1, 20)
             if len(shown) > width:
                 shown = shown[: width - 3] + "..."
             self.stream.write(f"\r\033[K{shown}")
@@ -143,6 +144,15 @@ class Progress:
     def _json(self, kind: str, text: str, fields: dict[str, Any]) -> None:
         record = {"t": round(self.elapsed(), 3), "kind": kind, "text": text, **fields}
         self.stream.write(printable(self.redact(json_text(record))) + "\n")
+
+
+def _columns(stream: TextIO) -> int:
+    """The width of the terminal ``stream`` writes to: stderr's own, since stdout is often
+    redirected (``tarry wait ... > result.json``); else ``$COLUMNS`` or 80."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return shutil.get_terminal_size().columns
 
 
 def _is_terminal(stream: TextIO) -> bool:
