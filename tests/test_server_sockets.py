@@ -397,7 +397,7 @@ def test_request_log_over_sockets(
 
 
 def test_many_concurrent_clients(operations_server: OperationsServer) -> None:
-    """100 threads polling at once over up to 100 keep-alive connections all get answers."""
+    """100 threads polling at once through one pooled client all get the right answers."""
     ops = [
         operations_server.add_cluster([Step("PENDING"), Step("RUNNING", poll=3)])
         for _ in range(100)
@@ -417,7 +417,9 @@ def test_many_concurrent_clients(operations_server: OperationsServer) -> None:
     assert results == [["PENDING", "PENDING", "RUNNING"]] * 100
     assert len(operations_server.requests) == 300
     assert all(op.polls == 3 for op in ops)
-    assert 1 <= operations_server.connections <= 100
+    # httpx keeps at most 100 open at once, but may replace a pooled connection between
+    # requests, so the total accepted over the test is bounded only by the requests.
+    assert 1 <= operations_server.connections <= 300
 
 
 # Garbage on the socket ---------------------------------------------------------------------
