@@ -1057,3 +1057,27 @@ def test_transport_checks_origins_again_before_sending() -> None:
             transport.send(Req("GET", "https://b.example/x?sig=QSECRET"))
         assert transport.send(Req("GET", f"{BASE}/x")).status_code == 200
     assert len(script.seen) == 1
+
+
+def test_local_protocol_error_is_not_retried() -> None:
+    """A request httpx cannot send (LocalProtocolError) ends the wait at once."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.LocalProtocolError("illegal header value")
+
+    with httpx.Client(transport=httpx.MockTransport(handler)) as client:
+        waiter = tarry.http.resource_wait(
+            client,
+            "http://api.test/things/1",
+            state="state",
+            success={"READY"},
+            clock=FakeClock(),
+        )
+        with pytest.raises(tarry.http.HttpError) as caught:
+            waiter.result(timeout=600)
+    assert not isinstance(caught.value, tarry.http.TransientHttpError)
+    assert "LocalProtocolError" in str(caught.value)
+    assert calls == 1

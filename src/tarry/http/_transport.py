@@ -389,7 +389,10 @@ def _failed(sending: _Sending, exc: httpx.RequestError) -> HttpError:
             url=shown,
         )
     text = f"{method} {shown} failed: {type(exc).__name__}: {_exc_text(exc)}"
-    if isinstance(exc, httpx.TransportError) and not isinstance(exc, httpx.UnsupportedProtocol):
+    # A request this client cannot even send (an unsupported scheme, a header h11
+    # refuses) fails the same way every time: retrying it would only wait out the clock.
+    never = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
+    if isinstance(exc, httpx.TransportError) and not isinstance(exc, never):
         return TransientHttpError(text, method=method, url=shown)
     return HttpError(text, method=method, url=shown)
 
