@@ -90,7 +90,7 @@ async def run(
     sleep: Callable[[float], Awaitable[None]] = clock.sleep
     if not inspect.iscoroutinefunction(sleep):
         sleep = _checked_sleep(sleep)
-    token = set_budget((machine.request_timeout, now))
+    token = set_budget((machine, now))
     try:
         action: Action = machine.start(now(), retry_after)
         while True:

@@ -13,7 +13,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from ._backoff import Backoff
 from ._core import Machine, check_rng
-from ._policy import Policy, RetryOn, Timeout
+from ._policy import DEFAULT_POLICY, Policy, RetryOn, Timeout
 from ._spec import Spec
 
 __all__ = ["UNSET", "WaitBase", "make_policy"]
@@ -47,7 +47,7 @@ def make_policy(
     request_floor: float = UNSET,
 ) -> Policy:
     """A policy from a base one and the keyword arguments the caller actually passed."""
-    base = Policy() if policy is None else policy
+    base = DEFAULT_POLICY if policy is None else policy
     if not isinstance(base, Policy):
         raise TypeError(f"policy must be a tarry.Policy, not {type(base).__name__}")
     changes: dict[str, Any] = {}

@@ -3,7 +3,7 @@
 Drivers set it for the length of a wait; a poll function reads it with
 ``request_timeout()`` and hands it to its HTTP client, so no single request outlives the
 wait's deadline by more than the request floor. A context variable keeps it right per
-thread and per task. It holds the machine's own budget rule and the driver's clock, so
+thread and per task. It holds the machine (whose rule the budget is) and the driver's clock, so
 the figure is computed by the core, at the moment the request is made.
 """
 
@@ -11,10 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar
+from typing import Protocol
 
 __all__ = ["request_timeout"]
 
-Budget = tuple[Callable[[float], "float | None"], Callable[[], float]]
+
+class _Budgeted(Protocol):
+    def request_timeout(self, now: float) -> float | None: ...
+
+
+Budget = tuple[_Budgeted, Callable[[], float]]
 
 _current: ContextVar[Budget | None] = ContextVar("tarry_request_timeout", default=None)
 set_budget = _current.set
@@ -33,8 +39,8 @@ def request_timeout() -> float | None:
     current = _current.get()
     if current is None:
         return None
-    budget, now = current
-    seconds = budget(now())
+    machine, now = current
+    seconds = machine.request_timeout(now())
     return seconds if seconds is None or seconds <= LONGEST_REQUEST else LONGEST_REQUEST
 
 

@@ -73,7 +73,7 @@ from datetime import timedelta
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 from ._errors import OperationFailed, OperationTimedOut, UsageError
-from ._policy import Policy, retry_test
+from ._policy import DEFAULT_POLICY, Policy, retry_test
 from ._spec import Outcome, Spec, _brief, show_state
 
 __all__ = [
@@ -317,7 +317,7 @@ class Machine(Generic[T]):
     ) -> None:
         if not isinstance(spec, Spec):
             raise TypeError(f"spec must be a tarry.Spec, not {type(spec).__name__}")
-        policy = Policy() if policy is None else policy
+        policy = DEFAULT_POLICY if policy is None else policy
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a tarry.Policy, not {type(policy).__name__}")
         check_rng(rng)
@@ -371,8 +371,9 @@ class Machine(Generic[T]):
         self._now = self._start = now
         if self._timeout is not None:
             self._deadline = now + self._timeout
-        hint = _clean_hint(retry_after, self._max_hint)
-        return self._schedule(now, hint or 0.0)
+        first = self._again(now, retry_after, back_off=False)
+        assert type(first) is PollAfter  # without backoff there is no timeout to take
+        return first
 
     def polled(self, entity: T, now: float, retry_after: float | None = None) -> Action:
         """A poll returned ``entity`` at ``now``. A hint passed here overrides the spec's.
@@ -465,46 +466,50 @@ class Machine(Generic[T]):
 
     # -- the decisions ------------------------------------------------------------------
 
-    def _again(self, now: float, hint: object) -> PollAfter | TimeOut:
-        """Still going (or a transient error): back off, or time out (rules 2, 3, 4, 6)."""
+    def _again(self, now: float, hint: object, back_off: bool = True) -> PollAfter | TimeOut:
+        """Schedule the next poll, or time out: rules 2 to 6 in one place.
+
+        Still going (or a transient error): time out if the deadline has come, else back
+        off. The first poll (``back_off=False``) has no backoff. Then a server's hint
+        raises the delay, and the delay is cut to the deadline.
+        """
         deadline = self._deadline
-        if self._final or (deadline is not None and now >= deadline):
-            self._advance(Event.OUT_OF_TIME)
-            if self._debug:
-                self._log_end(self._what(), "timed out")
-            return self._time_out(now)
-        # WAITING stays WAITING on STILL_GOING and TRANSIENT_ERROR (asserted below the
-        # class), so the table lookup is skipped on this path, the one taken every poll.
-        self._sleeps += 1
-        delay = self._backoff.delay(self._sleeps, self._previous, self._rng)
-        if type(delay) is not float or not 0.0 <= delay < _INF:
-            if not _is_delay(delay):
-                raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
-            delay = float(delay)
-        if hint is not None:
+        if back_off:
+            if self._final or (deadline is not None and now >= deadline):
+                self._advance(Event.OUT_OF_TIME)
+                if self._debug:
+                    self._log_end(self._what(), "timed out")
+                return self._time_out(now)
+            # WAITING stays WAITING on STILL_GOING and TRANSIENT_ERROR (asserted at the
+            # end of this module): the table lookup is skipped on the per-poll path.
+            self._sleeps += 1
+            delay = self._backoff.delay(self._sleeps, self._previous, self._rng)
+            if type(delay) is not float or not 0.0 <= delay < _INF:
+                if not _is_delay(delay):
+                    raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
+                delay = float(delay)
+        else:
+            delay = 0.0
+        if hint is not None:  # rule 4
             cleaned = _clean_hint(hint, self._max_hint)
             if cleaned is not None and cleaned > delay:
                 delay = cleaned
-        action = self._schedule(now, delay)
-        if self._debug:
-            self._log(action)
-        return action
-
-    def _schedule(self, now: float, delay: float) -> PollAfter:
-        """Cut ``delay`` to the deadline (rule 2) and give the poll its budget (rule 5)."""
-        deadline = self._deadline
         if deadline is None:
             self._previous = delay
-            return _poll_after(PollAfter, (delay, None, False))
-        left = deadline - now
-        if delay >= left:  # rule 2: cut to the deadline; the next poll is the final one
-            delay = left if left > 0.0 else 0.0
-            self._final = True
-        self._previous = delay
-        budget = left - delay
-        if budget < self._floor:
-            budget = self._floor
-        return _poll_after(PollAfter, (delay, budget, self._final))
+            action = _poll_after(PollAfter, (delay, None, False))
+        else:
+            left = deadline - now
+            if delay >= left:  # rule 2: cut to the deadline; the next poll is the final one
+                delay = left if left > 0.0 else 0.0
+                self._final = True
+            self._previous = delay
+            budget = left - delay  # rule 5: the time left after the sleep, floored
+            if budget < self._floor:
+                budget = self._floor
+            action = _poll_after(PollAfter, (delay, budget, self._final))
+        if self._debug and back_off:
+            self._log(action)
+        return action
 
     def _checked_now(self, now: object) -> float:
         """``now`` as a float, if it is a time that can follow the last one (rule 8)."""
@@ -529,9 +534,10 @@ class Machine(Generic[T]):
         if outcome is Outcome.UNEXPECTED:
             got += " (not a state it passes through on the way)"
         text = f"{_cut(spec.name)} failed to reach {_cut(spec.goal or '')}, got {got}"
-        if self._message:
-            text += f": {_cut(self._message)}"
-        return Fail(entity, state, self._message, text)
+        message = self._last_message()
+        if message:
+            text += f": {_cut(message)}"
+        return Fail(entity, state, message, text)
 
     def _time_out(self, now: float) -> TimeOut:
         timeout = self._timeout if self._timeout is not None else 0.0
@@ -544,10 +550,15 @@ class Machine(Generic[T]):
             self._attempts,
             entity,
             self._state,
-            self._message,
+            self._last_message(),
             self._last_error,
             text,
         )
+
+    def _last_message(self) -> str | None:
+        """The last entity's message (read on every poll, so a broken accessor is
+        reported at the poll that shows it)."""
+        return self._message
 
     def _last_words(self) -> str:
         """What the timeout message ends with: the last error, else the last message."""
@@ -559,7 +570,8 @@ class Machine(Generic[T]):
         if self._entity is _NO_ENTITY:
             return f"{name}: no reply yet"
         shown = f"{name} is {_cut(show_state(self._state))}"
-        return f"{shown}: {_cut(self._message)}" if self._message else shown
+        message = self._last_message()
+        return f"{shown}: {_cut(message)}" if message else shown
 
     # -- bookkeeping --------------------------------------------------------------------
 
@@ -582,7 +594,8 @@ class Machine(Generic[T]):
         if self._last_error is not None:
             return f"error {_brief(self._last_error)}"
         what = show_state(self._state)
-        return f"{what} ({self._message})" if self._message else what
+        message = self._last_message()
+        return f"{what} ({message})" if message else what
 
     def _log(self, action: PollAfter) -> None:
         final = ", the final poll" if action.final else ""

@@ -12,6 +12,7 @@ from ._backoff import Backoff, Linear
 
 __all__ = [
     "DEFAULT_MAX_RETRY_AFTER",
+    "DEFAULT_POLICY",
     "DEFAULT_REQUEST_FLOOR",
     "DEFAULT_TIMEOUT",
     "Policy",
@@ -156,3 +157,7 @@ class Policy:
     @property
     def timeout_seconds(self) -> float | None:
         return as_seconds(self.timeout)
+
+
+DEFAULT_POLICY = Policy()
+"""The policy of a wait given none; frozen, so one instance serves every wait."""

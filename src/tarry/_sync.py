@@ -88,7 +88,7 @@ def run(
 ) -> T:
     """Drive ``machine`` to the end: the whole sync driver."""
     now, sleep = clock.now, clock.sleep
-    token = set_budget((machine.request_timeout, now))
+    token = set_budget((machine, now))
     try:
         action: Action = machine.start(now(), retry_after)
         while True:
