@@ -98,17 +98,7 @@ AZURE_CORE: dict[str, dict[str, Outcome]] = {
 """Per scenario and configuration: ``default``, ``async-header``, ``arm``; ``base`` for
 both ``LROBasePolling`` configurations, ``all`` for all three."""
 
-TARRY_DIFFERS: dict[str, tuple[Outcome, str]] = {
-    "LROPatchInlineCompleteIgnoreHeaders": (
-        Outcome(Kind.OTHER, message="ForeignOriginRefused"),
-        "tarry plans to poll the Azure-AsyncOperation header although the 200 already says "
-        "Succeeded, then refuses the header's origin",
-    ),
-    "LROErrorPut201NoProvisioningStatePayload": (
-        success(),
-        "tarry takes the resource's empty 200 as Succeeded with no body",
-    ),
-}
+TARRY_DIFFERS: dict[str, tuple[Outcome, str]] = {}
 """Routes where tarry does not reach the expected outcome yet: what it does instead, and why."""
 
 

@@ -1,9 +1,8 @@
-"""The two Azure test-server routes where tarry differs, replayed without the server.
+"""The two Azure test-server routes tarry once got wrong, replayed without the server.
 
 The exchanges are the server's own (``LROPatchInlineCompleteIgnoreHeaders`` and
 ``LROErrorPut201NoProvisioningStatePayload``), served by ``httpx.MockTransport`` so they
-run in every test session, not only in the interop one. Both are strict xfails until
-tarry.http reaches the expected outcome; see docs/interop-azure.md.
+run in every test session, not only in the interop one.
 """
 
 from __future__ import annotations
@@ -14,18 +13,11 @@ import pytest
 import tarry
 from tarry.http import MalformedResponse, azure_operation
 
-from .azure_recorded import TARRY_DIFFERS
-
 BASE = "http://127.0.0.1:3000"
 POLICY = tarry.Policy(timeout=5.0, backoff=tarry.Constant(0.0))
 SUCCEEDED = {"properties": {"provisioningState": "Succeeded"}, "id": "100", "name": "foo"}
 
 
-def _xfail(scenario: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=TARRY_DIFFERS[scenario][1])
-
-
-@_xfail("LROPatchInlineCompleteIgnoreHeaders")
 def test_a_patch_that_already_succeeded_is_not_polled() -> None:
     """A 200 whose provisioningState is Succeeded ends the wait; its monitor header is stale."""
     seen: list[str] = []
@@ -42,7 +34,6 @@ def test_a_patch_that_already_succeeded_is_not_polled() -> None:
     assert seen == ["PATCH /lro/patch/200/succeeded/ignoreheaders"]
 
 
-@_xfail("LROErrorPut201NoProvisioningStatePayload")
 def test_a_put_whose_resource_has_no_body_is_malformed() -> None:
     """A PUT answered 201 with no body, whose resource then answers 200 with no body,
     ends with MalformedResponse: a PUT must end with the resource."""

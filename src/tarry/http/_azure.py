@@ -106,6 +106,15 @@ def plan(
     join = resolve if resolve is not None else (lambda base, ref: ref)
     location = _header(headers, "location")
     location_url = join(url, location) if location else None
+    state = provisioning_state(body)
+    if (
+        state is not None
+        and is_terminal(state)
+        and method in ("PUT", "PATCH")
+        and status_code in (200, 201)
+    ):
+        # The resource itself says the operation is over: any polling header is stale.
+        return AzurePlan(Strategy.DONE, method, url, None, location_url, final_state_via)
     for strategy in (Strategy.ASYNC_OPERATION, Strategy.OPERATION_LOCATION):
         link = _header(headers, strategy.value)
         if link:
@@ -114,7 +123,6 @@ def plan(
         return AzurePlan(
             Strategy.LOCATION, method, url, location_url, location_url, final_state_via
         )
-    state = provisioning_state(body)
     if state is not None and not is_terminal(state):
         return AzurePlan(Strategy.BODY, method, url, url, None, final_state_via)
     if state is None and status_code in (201, 202) and method in ("PUT", "PATCH"):
@@ -169,6 +177,8 @@ def read_azure(strategy: Strategy, status_code: int, body: object) -> Reading:
         status = body.get("status")
         if isinstance(status, str) and status:
             return Reading(status, _error_message(body))
+    if strategy is Strategy.BODY and status_code != 202 and not isinstance(body, Mapping):
+        raise ShapeError("the resource answered without a JSON object; it must be the resource")
     state = provisioning_state(body)
     if state is not None:
         return Reading(state, _error_message(body))
