@@ -13,7 +13,7 @@ import inspect
 import random
 import sys
 import types
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar, cast
 
 from ._backoff import Backoff
@@ -78,12 +78,19 @@ def running_clock() -> AsyncClock:
 
 async def run(
     poll: Callable[[], Awaitable[T]],
-    machine: Machine[T],
+    prepare: Callable[[], Machine[T]],
     clock: AsyncClock | None,
     callback: AsyncCallback[T] | None,
     retry_after: float | None = None,
 ) -> T:
-    """Drive ``machine`` to the end: the whole async driver."""
+    """Drive the machine ``prepare()`` makes to the end: the whole async driver.
+
+    The machine is made here, on the first step, so argument errors surface where the
+    wait is awaited; and ``async_wait`` can hand out this coroutine itself rather than
+    a second one awaiting it, which every suspension would pass through.
+    """
+    machine = prepare()
+    del prepare  # it may hold the caller's arguments; the machine has what it needs
     if clock is None:
         clock = running_clock()
     now = clock.now
@@ -190,11 +197,11 @@ class AsyncWait(WaitBase[T]):
         )
         self._clock = clock
 
-    async def result(
+    def result(
         self,
         timeout: Timeout = UNSET,
         callback: AsyncCallback[T] | None = None,
-    ) -> T:
+    ) -> Coroutine[Any, Any, T]:
         """Wait until the operation succeeds and return its last entity.
 
         Same rules as ``Wait.result`` (each call, even one awaited from inside its own
@@ -202,12 +209,15 @@ class AsyncWait(WaitBase[T]):
         the wait at once and propagates. A success decided by a poll is returned with no
         checkpoint in between, so a cancel that lands during that poll never loses it.
         """
-        _check_callback(callback)
-        machine = self._machine(timeout)
-        return await run(self._poll, machine, self._clock, callback, self._retry_after)
+
+        def prepare() -> Machine[T]:
+            _check_callback(callback)
+            return self._machine(timeout)
+
+        return run(self._poll, prepare, self._clock, callback, self._retry_after)
 
 
-async def async_wait(
+def async_wait(
     poll: Callable[[], Awaitable[T]],
     spec: Spec[T],
     *,
@@ -220,20 +230,28 @@ async def async_wait(
     policy: Policy | None = None,
     max_retry_after: float = UNSET,
     request_floor: float = UNSET,
-) -> T:
-    """The async twin of ``tarry.wait``."""
-    merged = make_policy(
-        policy,
-        timeout=timeout,
-        backoff=backoff,
-        retry_on=retry_on,
-        max_retry_after=max_retry_after,
-        request_floor=request_floor,
-    )
-    if not callable(poll):
-        raise TypeError(f"poll must be callable, not {type(poll).__name__}")
-    _check_callback(callback)
-    return await run(poll, Machine(spec, merged, rng), clock, callback)
+) -> Coroutine[Any, Any, T]:
+    """The async twin of ``tarry.wait``: ``await tarry.async_wait(poll, spec, ...)``.
+
+    It returns the driver's coroutine itself (one coroutine per wait, not two), so
+    argument errors are raised when it is awaited, as from an ``async def``.
+    """
+
+    def prepare() -> Machine[T]:
+        merged = make_policy(
+            policy,
+            timeout=timeout,
+            backoff=backoff,
+            retry_on=retry_on,
+            max_retry_after=max_retry_after,
+            request_floor=request_floor,
+        )
+        if not callable(poll):
+            raise TypeError(f"poll must be callable, not {type(poll).__name__}")
+        _check_callback(callback)
+        return Machine(spec, merged, rng)
+
+    return run(poll, prepare, clock, callback)
 
 
 def _check_callback(callback: object) -> None:
