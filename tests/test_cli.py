@@ -149,6 +149,8 @@ USAGE_ERRORS = {
     "header-no-colon": ([*R, "-H", "NoColonHere"], "Name: value"),
     "header-bad-name": ([*R, "-H", "Bad Name: x"], "Name: value"),
     "header-crlf": ([*R, "-H", "X-A: b\r\nX-B: c"], "printable ASCII"),
+    "header-content-length": ([*R, "-H", "Content-Length: 5"], "set by the HTTP client"),
+    "header-transfer-encoding": ([*R, "-H", "Transfer-Encoding: chunked"], "set by the HTTP"),
     "header-non-ascii": ([*R, "-H", "X-A: caf\u00e9"], "printable ASCII"),
     "bad-data": ([*R, "--method", "POST", "--data", "{nope"], "not valid JSON"),
     "data-nan": ([*R, "--method", "POST", "--data", "NaN"], "not valid JSON"),

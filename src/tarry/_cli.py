@@ -244,8 +244,21 @@ def _headers(raw: Sequence[str]) -> dict[str, str]:
                 f"the value of header {name!r} must be printable ASCII, "
                 "without line breaks or control characters"
             )
+        if name.lower() in _FRAMING_HEADERS:
+            raise UsageProblem(
+                f"header {name!r} is set by the HTTP client for each request; "
+                "a fixed value would break the requests"
+            )
         headers[name] = value
     return headers
+
+
+# Headers that describe one message's framing or connection: a value given once for
+# every request would make the server wait for a body that never comes, or misread one.
+_FRAMING_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "connection", "host", "te", "upgrade",
+     "keep-alive", "trailer", "expect"}
+)  # fmt: skip
 
 
 def _params(raw: Sequence[str]) -> dict[str, str]:
