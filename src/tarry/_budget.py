@@ -40,9 +40,4 @@ def request_timeout() -> float | None:
     if current is None:
         return None
     machine, now = current
-    seconds = machine.request_timeout(now())
-    return seconds if seconds is None or seconds <= LONGEST_REQUEST else LONGEST_REQUEST
-
-
-LONGEST_REQUEST = 365 * 86400.0
-"""The most ``request_timeout()`` gives, in seconds: a year, far below any platform limit."""
+    return machine.request_timeout(now())

@@ -222,6 +222,9 @@ Action = PollAfter | Succeed[Any] | Fail | TimeOut | Raise
 
 _NO_ENTITY: Any = object()
 
+LONGEST_REQUEST = 365 * 86400.0
+"""The longest budget ``request_timeout`` gives a single request, in seconds."""
+
 _SHARED_RNG = random.Random()
 """Jitter for machines given no generator. One for all: a Random holds about 2.5 KB of
 state, more than everything else a waiting machine keeps, and jitter needs no
@@ -457,12 +460,15 @@ class Machine(Generic[T]):
         return self._again(now, retry_after)
 
     def request_timeout(self, now: float) -> float | None:
-        """The budget of a request starting at ``now``: the time left, at least the floor."""
+        """The budget of a request starting at ``now``: the time left, at least the floor,
+        at most a year (sockets refuse timeouts past the platform's ``time_t``, and a
+        wait with a centuries-long deadline must not break its own requests)."""
         deadline = self._deadline
         if deadline is None:
             return None
         left = deadline - now
-        return left if left > self._floor else self._floor
+        budget = left if left > self._floor else self._floor
+        return budget if budget <= LONGEST_REQUEST else LONGEST_REQUEST
 
     # -- the decisions ------------------------------------------------------------------
 
