@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar, cast
 from ._backoff import Backoff
 from ._base import UNSET, WaitBase, make_policy
 from ._budget import reset_budget, set_budget
-from ._core import Action, Fail, Machine, PollAfter, Raise, Succeed, TimeOut
+from ._core import Fail, Machine, Raise, Step, Succeed, TimeOut
 from ._policy import Policy, RetryOn, Timeout
 from ._spec import Spec
 
@@ -99,41 +99,40 @@ async def run(
         sleep = _checked_sleep(sleep)
     token = set_budget((machine, now))
     try:
-        action: Action = machine.start(now(), retry_after)
-        while True:
-            if type(action) is PollAfter:
-                await sleep(action.delay)
-                try:
-                    pending = poll()
-                    if pending.__class__ is not _Coroutine and not inspect.isawaitable(pending):
-                        raise _NotAwaitable(pending)
-                    entity = await pending
-                except _NotAwaitable as wrong:
-                    raise TypeError(
-                        f"the poll function returned {type(wrong.value).__name__}, not an "
-                        "awaitable: an async wait needs an async poll (or use Wait)"
-                    ) from None
-                except Exception as error:
-                    action = machine.poll_failed(error, now())
-                    continue
-                if entity.__class__ is _Coroutine:
-                    entity.close()  # type: ignore[attr-defined]
-                    raise TypeError(
-                        "the poll function returned a coroutine that returned a coroutine: "
-                        "await the inner call inside the poll"
-                    )
-                action = machine.polled(entity, now())
-                if callback is not None and action.notify:
-                    shown = callback(entity)
-                    if inspect.isawaitable(shown):
-                        await shown
-            elif type(action) is Succeed:
-                return cast(T, action.entity)
-            elif type(action) is Raise:
-                raise action.error
-            else:
-                assert isinstance(action, (Fail, TimeOut))
-                raise action.exception()
+        # The machine's own protocol (see Step): a float is the delay before the next poll.
+        step: Step = machine._begin(now(), retry_after)
+        while step.__class__ is float:
+            await sleep(step)
+            try:
+                pending = poll()
+                if pending.__class__ is not _Coroutine and not inspect.isawaitable(pending):
+                    raise _NotAwaitable(pending)
+                entity = await pending
+            except _NotAwaitable as wrong:
+                raise TypeError(
+                    f"the poll function returned {type(wrong.value).__name__}, not an "
+                    "awaitable: an async wait needs an async poll (or use Wait)"
+                ) from None
+            except Exception as error:
+                step = machine._poll_failed(error, now())
+                continue
+            if entity.__class__ is _Coroutine:
+                entity.close()  # type: ignore[attr-defined]
+                raise TypeError(
+                    "the poll function returned a coroutine that returned a coroutine: "
+                    "await the inner call inside the poll"
+                )
+            step = machine._polled(entity, now())
+            if callback is not None and step.__class__ is not Succeed:
+                shown = callback(entity)
+                if inspect.isawaitable(shown):
+                    await shown
+        if step.__class__ is Succeed:
+            return cast(T, step.entity)
+        if step.__class__ is Raise:
+            raise step.error
+        assert isinstance(step, (Fail, TimeOut))
+        raise step.exception()
     finally:
         reset_budget(token)
 

@@ -58,6 +58,16 @@ to a bounded length; the exceptions keep the full values as attributes.
 
 Which phase follows which fact is the table ``TRANSITIONS`` below; the docs draw the
 state diagram from it.
+
+Speed
+=====
+
+A poll's decision runs once per poll in every wait, so three shortcuts keep it cheap,
+each deciding exactly as the general path does (``tests/test_fast_paths.py``):
+tarry's own drivers call ``_begin``, ``_polled`` and ``_poll_failed``, which answer a
+still-going poll with the bare delay (a ``Step``) rather than a ``PollAfter``; a spec of
+state sets alone is judged by one dict look-up; and the common still-going poll (tarry's
+``Linear`` backoff, no hint, no cut to the deadline) has its own copy of ``_again``.
 """
 
 from __future__ import annotations
@@ -72,6 +82,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
+from ._backoff import Constant, Exponential, Linear
 from ._errors import OperationFailed, OperationTimedOut, UsageError
 from ._policy import DEFAULT_POLICY, Policy, retry_test
 from ._spec import Outcome, Spec, _brief, show_state
@@ -220,10 +231,18 @@ class Raise:
 
 Action = PollAfter | Succeed[Any] | Fail | TimeOut | Raise
 
+Step = float | Succeed[Any] | Fail | TimeOut | Raise
+"""An action as tarry's drivers get it: a bare float is ``PollAfter``'s delay. Building
+a ``PollAfter`` costs more than the rest of a poll's decision, and a driver needs only
+the delay (a request's budget comes from ``request_timeout``)."""
+
 _NO_ENTITY: Any = object()
 
 LONGEST_REQUEST = 365 * 86400.0
 """The longest budget ``request_timeout`` gives a single request, in seconds."""
+
+_OWN_BACKOFFS = (Linear, Exponential, Constant)
+_OWN_RNGS = (random.Random, random.SystemRandom)
 
 _SHARED_RNG = random.Random()
 """Jitter for machines given no generator. One for all: a Random holds about 2.5 KB of
@@ -294,23 +313,24 @@ class Machine(Generic[T]):
     __slots__ = (
         "_attempts",
         "_backoff",
+        "_cutoff",
         "_deadline",
         "_debug",
         "_entity",
-        "_final",
         "_floor",
         "_is_transient",
         "_last_error",
+        "_linear",
         "_max_hint",
         "_message",
         "_now",
         "_phase",
         "_previous",
         "_rng",
-        "_sleeps",
         "_start",
         "_state",
         "_timeout",
+        "_trusted",
         "policy",
         "spec",
     )
@@ -329,6 +349,20 @@ class Machine(Generic[T]):
         self._rng = _SHARED_RNG if rng is None else rng
         self._timeout = policy.timeout_seconds
         self._backoff = policy.backoff
+        # tarry's own backoffs, fed by a real random.Random, always give a finite,
+        # non-negative float: only other ones have each delay checked.
+        self._trusted = type(self._backoff) in _OWN_BACKOFFS and type(self._rng) in _OWN_RNGS
+        # Read once: checking the logger on every poll costs more than the rest of it.
+        self._debug = logger.isEnabledFor(logging.DEBUG)
+        backoff = self._backoff
+        self._linear = (
+            backoff
+            if self._trusted
+            and not self._debug
+            and type(backoff) is Linear
+            and backoff._top + backoff.jitter < _INF
+            else None
+        )
         self._is_transient = retry_test(policy.retry_on)
         self._max_hint = float(policy.max_retry_after)
         self._floor = float(policy.request_floor)
@@ -336,16 +370,15 @@ class Machine(Generic[T]):
         self._start = 0.0
         self._now = -_INF
         self._deadline: float | None = None
+        # The time from which a still-going poll times out: the deadline, then -inf once
+        # the final poll is scheduled, so one comparison per poll covers rules 2 and 3.
+        self._cutoff = _INF
         self._attempts = 0
-        self._sleeps = 0
         self._previous = 0.0
-        self._final = False
         self._entity: Any = _NO_ENTITY
         self._state: Hashable | None = None
         self._message: str | None = None
         self._last_error: Exception | None = None
-        # Read once: checking the logger on every poll costs more than the rest of it.
-        self._debug = logger.isEnabledFor(logging.DEBUG)
 
     # -- what the driver can read -------------------------------------------------------
 
@@ -367,23 +400,44 @@ class Machine(Generic[T]):
 
     def start(self, now: float, retry_after: float | None = None) -> PollAfter:
         """The wait begins at ``now``. ``retry_after`` delays the first poll (a 202's hint)."""
+        return cast(PollAfter, self._action(self._begin(now, retry_after)))
+
+    def polled(self, entity: T, now: float, retry_after: float | None = None) -> Action:
+        """A poll returned ``entity`` at ``now``. A hint passed here overrides the spec's."""
+        return self._action(self._polled(entity, now, retry_after))
+
+    def poll_failed(self, error: Exception, now: float, retry_after: float | None = None) -> Action:
+        """A poll raised ``error`` at ``now``. Its ``retry_after`` attribute, if any, is a hint."""
+        return self._action(self._poll_failed(error, now, retry_after))
+
+    # -- the same facts, answered for tarry's own drivers: a float is PollAfter's delay --
+
+    def _action(self, step: Step) -> Action:
+        """The public form of a step: a delay becomes a ``PollAfter``."""
+        if step.__class__ is not float:
+            return cast(Action, step)
+        deadline = self._deadline
+        if deadline is None:
+            return _poll_after(PollAfter, (step, None, False))
+        budget = deadline - self._now - step  # rule 5: the time left after the sleep
+        floor = self._floor
+        final = self._cutoff == -_INF
+        return _poll_after(PollAfter, (step, budget if budget > floor else floor, final))
+
+    def _begin(self, now: float, retry_after: float | None = None) -> float:
         if self._phase is not Phase.NEW:
             self._advance(Event.START)  # a UsageError: nothing else may follow the end
         now = self._checked_now(now)
         self._advance(Event.START)
         self._now = self._start = now
         if self._timeout is not None:
-            self._deadline = now + self._timeout
-        first = self._again(now, retry_after, back_off=False)
-        assert type(first) is PollAfter  # without backoff there is no timeout to take
-        return first
+            self._deadline = self._cutoff = now + self._timeout
+        return self._schedule(now, 0.0 if retry_after is None else self._hinted(0.0, retry_after))
 
-    def polled(self, entity: T, now: float, retry_after: float | None = None) -> Action:
-        """A poll returned ``entity`` at ``now``. A hint passed here overrides the spec's.
-
-        This runs once per poll, so the spec's readers are inlined here (same errors as
-        ``Spec.read_state`` and ``Spec.judge``) and enum members are module constants.
-        """
+    def _polled(self, entity: T, now: float, retry_after: float | None = None) -> Step:
+        """``polled``. This runs once per poll, so the spec's readers are inlined here
+        (same errors as ``Spec.read_state`` and ``Spec.judge``), enum members are module
+        constants and the common case of ``_again`` has its own copy."""
         if self._phase is not _WAITING:
             self._expect_waiting()
         if now.__class__ is not float or not self._now <= now < _INF:
@@ -394,8 +448,12 @@ class Machine(Generic[T]):
             state = spec.state(entity)
         except Exception as exc:
             raise spec.unreadable("read the state of", entity, exc) from exc
+        outcomes = spec._outcomes
         try:
-            outcome = spec._classify(entity, state)
+            if outcomes is not None:  # a spec of state sets alone: one look-up, no call
+                outcome = outcomes.get(state, _STILL_GOING)
+            else:
+                outcome = spec._classify(entity, state)
         except Exception as exc:
             if isinstance(exc, TypeError):  # most likely an unhashable state
                 spec.read_state(entity)
@@ -409,8 +467,15 @@ class Machine(Generic[T]):
             if self._debug:
                 self._log_end(show_state(state), "succeeded")
             return Succeed(entity)
-        if spec.message is not None:
-            self._message = spec.read_message(entity)
+        read_message = spec.message
+        if read_message is not None:  # Spec.read_message, inlined
+            try:
+                message = read_message(entity)
+                if message is not None and message.__class__ is not str:
+                    message = str(message)
+            except Exception as exc:
+                raise spec.unreadable("read the message of", entity, exc) from exc
+            self._message = message
         if (
             state.__class__ is not str
             and isinstance(state, float)
@@ -425,10 +490,23 @@ class Machine(Generic[T]):
             return self._fail(entity, state, outcome)
         if retry_after is None and spec.retry_after is not None:
             retry_after = spec.read_retry_after(entity)
-        return self._again(now, retry_after)
+        linear = self._linear
+        if linear is None or retry_after is not None or now >= self._cutoff:
+            return self._again(now, retry_after)
+        # The common poll, made often enough to be worth its own copy of _again: tarry's
+        # Linear backoff without a hint, and no cut to the deadline. The actions and the
+        # draws from rng are the same as _again's (a test holds them equal).
+        n = self._attempts
+        delay = linear._top if n >= linear._capped_from else n * linear.step
+        if linear.jitter:
+            delay += self._rng.random() * linear.jitter
+        deadline = self._deadline
+        if deadline is not None and delay < deadline - now:
+            self._previous = delay
+            return delay
+        return self._schedule(now, delay)
 
-    def poll_failed(self, error: Exception, now: float, retry_after: float | None = None) -> Action:
-        """A poll raised ``error`` at ``now``. Its ``retry_after`` attribute, if any, is a hint."""
+    def _poll_failed(self, error: Exception, now: float, retry_after: float | None = None) -> Step:
         if self._phase is not _WAITING:
             self._expect_waiting()
         if now.__class__ is not float or not self._now <= now < _INF:
@@ -472,50 +550,45 @@ class Machine(Generic[T]):
 
     # -- the decisions ------------------------------------------------------------------
 
-    def _again(self, now: float, hint: object, back_off: bool = True) -> PollAfter | TimeOut:
-        """Schedule the next poll, or time out: rules 2 to 6 in one place.
+    def _again(self, now: float, hint: object) -> float | TimeOut:
+        """Still going, or a transient error: time out if the deadline has come, else
+        back off, raised by a server's hint (rules 3, 4 and 6)."""
+        if now >= self._cutoff:
+            self._advance(Event.OUT_OF_TIME)
+            if self._debug:
+                self._log_end(self._what(), "timed out")
+            return self._time_out(now)
+        # WAITING stays WAITING on STILL_GOING and TRANSIENT_ERROR (asserted at the end
+        # of this module): the table lookup is skipped on the per-poll path.
+        # Every poll that does not end the wait is followed by one sleep, so the attempts
+        # so far number this sleep too.
+        delay = self._backoff.delay(self._attempts, self._previous, self._rng)
+        if not self._trusted:
+            if not _is_delay(delay):
+                raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
+            delay = float(delay)
+        if hint is not None:
+            delay = self._hinted(delay, hint)
+        delay = self._schedule(now, delay)
+        if self._debug:
+            self._log(delay)
+        return delay
 
-        Still going (or a transient error): time out if the deadline has come, else back
-        off. The first poll (``back_off=False``) has no backoff. Then a server's hint
-        raises the delay, and the delay is cut to the deadline.
-        """
+    def _hinted(self, delay: float, hint: object) -> float:
+        """``delay`` raised to a server's hint, if the hint makes sense (rule 4)."""
+        cleaned = _clean_hint(hint, self._max_hint)
+        return cleaned if cleaned is not None and cleaned > delay else delay
+
+    def _schedule(self, now: float, delay: float) -> float:
+        """Poll after ``delay``, cut to the deadline (rule 2)."""
         deadline = self._deadline
-        if back_off:
-            if self._final or (deadline is not None and now >= deadline):
-                self._advance(Event.OUT_OF_TIME)
-                if self._debug:
-                    self._log_end(self._what(), "timed out")
-                return self._time_out(now)
-            # WAITING stays WAITING on STILL_GOING and TRANSIENT_ERROR (asserted at the
-            # end of this module): the table lookup is skipped on the per-poll path.
-            self._sleeps += 1
-            delay = self._backoff.delay(self._sleeps, self._previous, self._rng)
-            if type(delay) is not float or not 0.0 <= delay < _INF:
-                if not _is_delay(delay):
-                    raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
-                delay = float(delay)
-        else:
-            delay = 0.0
-        if hint is not None:  # rule 4
-            cleaned = _clean_hint(hint, self._max_hint)
-            if cleaned is not None and cleaned > delay:
-                delay = cleaned
-        if deadline is None:
-            self._previous = delay
-            action = _poll_after(PollAfter, (delay, None, False))
-        else:
+        if deadline is not None:
             left = deadline - now
-            if delay >= left:  # rule 2: cut to the deadline; the next poll is the final one
+            if delay >= left:  # the next poll is the final one
                 delay = left if left > 0.0 else 0.0
-                self._final = True
-            self._previous = delay
-            budget = left - delay  # rule 5: the time left after the sleep, floored
-            if budget < self._floor:
-                budget = self._floor
-            action = _poll_after(PollAfter, (delay, budget, self._final))
-        if self._debug and back_off:
-            self._log(action)
-        return action
+                self._cutoff = -_INF
+        self._previous = delay
+        return delay
 
     def _checked_now(self, now: object) -> float:
         """``now`` as a float, if it is a time that can follow the last one (rule 8)."""
@@ -603,14 +676,14 @@ class Machine(Generic[T]):
         message = self._last_message()
         return f"{what} ({message})" if message else what
 
-    def _log(self, action: PollAfter) -> None:
-        final = ", the final poll" if action.final else ""
+    def _log(self, delay: float) -> None:
+        final = ", the final poll" if self._cutoff == -_INF else ""
         logger.debug(
             "%s: poll %d: %s; next poll in %.3f s%s",
             self.spec.name,
             self._attempts,
             self._what(),
-            action.delay,
+            delay,
             final,
         )
 
@@ -623,6 +696,7 @@ class Machine(Generic[T]):
 _WAITING = Phase.WAITING
 _INF = math.inf
 _SUCCEEDED = Outcome.SUCCEEDED
+_FAILED = Outcome.FAILED
 _STILL_GOING = Outcome.STILL_GOING
 assert TRANSITIONS[Phase.WAITING, Event.STILL_GOING] is Phase.WAITING
 assert TRANSITIONS[Phase.WAITING, Event.TRANSIENT_ERROR] is Phase.WAITING

@@ -124,6 +124,7 @@ class Spec(Generic[T]):
     _classify: Callable[[T, Hashable | None], Outcome] = field(
         init=False, repr=False, compare=False
     )
+    _outcomes: dict[Hashable, Outcome] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -161,6 +162,12 @@ class Spec(Generic[T]):
         setattr_(self, "_failure_states", failure_states)
         setattr_(self, "_failure_test", failure_test)
         setattr_(self, "_pending_states", pending)
+        # A spec made of state sets alone (the common case) is judged by one dict look-up.
+        outcomes = None
+        if success_test is None and failure_test is None and pending is None:
+            outcomes = dict.fromkeys(success_states, _SUCCEEDED)
+            outcomes.update(dict.fromkeys(failure_states, _FAILED))
+        setattr_(self, "_outcomes", outcomes)
         setattr_(
             self,
             "_classify",

@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar, cast
 from ._backoff import Backoff
 from ._base import UNSET, WaitBase, make_policy
 from ._budget import reset_budget, set_budget
-from ._core import Action, Fail, Machine, PollAfter, Raise, Succeed, TimeOut
+from ._core import Fail, Machine, Raise, Step, Succeed, TimeOut
 from ._policy import Policy, RetryOn, Timeout
 from ._spec import Spec
 
@@ -90,29 +90,28 @@ def run(
     now, sleep = clock.now, clock.sleep
     token = set_budget((machine, now))
     try:
-        action: Action = machine.start(now(), retry_after)
-        while True:
-            if type(action) is PollAfter:
-                sleep(action.delay)
-                try:
-                    entity = poll()
-                except Exception as error:
-                    action = machine.poll_failed(error, now())
-                    continue
-                if entity.__class__ is _Coroutine:  # an async poll: never a valid entity
-                    raise _awaitable("poll function", entity)
-                action = machine.polled(entity, now())
-                if callback is not None and action.notify:
-                    shown = callback(entity)
-                    if shown.__class__ is _Coroutine:
-                        raise _awaitable("callback", shown)
-            elif type(action) is Succeed:
-                return cast(T, action.entity)
-            elif type(action) is Raise:
-                raise action.error
-            else:
-                assert isinstance(action, (Fail, TimeOut))
-                raise action.exception()
+        # The machine's own protocol (see Step): a float is the delay before the next poll.
+        step: Step = machine._begin(now(), retry_after)
+        while step.__class__ is float:
+            sleep(step)
+            try:
+                entity = poll()
+            except Exception as error:
+                step = machine._poll_failed(error, now())
+                continue
+            if entity.__class__ is _Coroutine:  # an async poll: never a valid entity
+                raise _awaitable("poll function", entity)
+            step = machine._polled(entity, now())
+            if callback is not None and step.__class__ is not Succeed:
+                shown = callback(entity)
+                if shown.__class__ is _Coroutine:
+                    raise _awaitable("callback", shown)
+        if step.__class__ is Succeed:
+            return cast(T, step.entity)
+        if step.__class__ is Raise:
+            raise step.error
+        assert isinstance(step, (Fail, TimeOut))
+        raise step.exception()
     finally:
         reset_budget(token)
 
