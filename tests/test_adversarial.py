@@ -200,6 +200,16 @@ def test_timeout_message_stays_bounded_for_huge_state_name_and_error() -> None:
     assert len(str(by_error.value)) < 2000
 
 
+def test_policy_survives_pickle_with_exception_types() -> None:
+    """A policy keeps its retry test as a closure; pickling rebuilds it from the fields."""
+    policy = tarry.Policy(timeout=30, retry_on=(ConnectionError, TimeoutError), request_floor=2)
+    clone = pickle.loads(pickle.dumps(policy))
+    assert clone == policy
+    assert clone.timeout_seconds == 30.0
+    assert clone._is_transient(ConnectionResetError())
+    assert not clone._is_transient(ValueError())
+
+
 def test_spec_and_wait_survive_pickle_and_deepcopy() -> None:
     """A Wait built from module-level functions pickles (for worker processes) and copies."""
     w = tarry.Wait(script(RUN), SPEC, cluster_id="c-1")

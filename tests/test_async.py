@@ -259,6 +259,38 @@ async def test_running_clock_drives_a_short_real_wait() -> None:
     assert len(polls) >= 1
 
 
+def test_one_clock_serves_every_wait_on_a_loop() -> None:
+    """Waits on the same asyncio loop share one clock object; a new loop gets its own."""
+    from tarry._async import running_clock
+
+    async def two() -> tuple[object, object]:
+        return running_clock(), running_clock()
+
+    first, second = asyncio.run(two())
+    assert first is second
+    loop = asyncio.new_event_loop()
+    try:
+        third = loop.run_until_complete(two())[0]
+    finally:
+        loop.close()
+    assert third is not first
+    assert third.now == loop.time  # type: ignore[attr-defined]
+
+    async def under_trio() -> tuple[object, object]:
+        return running_clock(), running_clock()
+
+    one, other = trio.run(under_trio)
+    assert one is other
+    assert one.now is trio.current_time  # type: ignore[attr-defined]
+
+
+def test_running_clock_outside_any_loop_says_what_it_needs() -> None:
+    from tarry._async import running_clock
+
+    with pytest.raises(RuntimeError, match="running asyncio or trio event loop"):
+        running_clock()
+
+
 async def cancel_once(started: anyio.Event, wait: Callable[[], Coroutine[Any, Any, None]]) -> bool:
     """Run ``wait`` in a task group and cancel the group as soon as ``started`` is set."""
     async with anyio.create_task_group() as group:

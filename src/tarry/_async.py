@@ -18,8 +18,8 @@ from typing import Any, Protocol, TypeVar, cast
 
 from ._backoff import Backoff
 from ._base import UNSET, WaitBase, make_policy
-from ._budget import reset_budget, set_budget
-from ._core import Fail, Machine, Raise, Step, Succeed, TimeOut
+from ._budget import DrivenMachine, get_budget, set_budget
+from ._core import Fail, Raise, Step, Succeed, TimeOut
 from ._policy import Policy, RetryOn, Timeout
 from ._spec import Spec
 
@@ -39,94 +39,98 @@ class AsyncClock(Protocol):
 
 
 class _AsyncioClock:
-    __slots__ = ("now", "sleep")
+    __slots__ = ("loop", "now", "sleep")
 
-    def __init__(self) -> None:
-        import asyncio
-
-        self.now = asyncio.get_running_loop().time
-        self.sleep = asyncio.sleep
+    def __init__(self, loop: Any, sleep: Callable[[float], Awaitable[None]]) -> None:
+        self.loop = loop
+        self.now = loop.time
+        self.sleep = sleep
 
 
 class _TrioClock:
     __slots__ = ("now", "sleep")
 
-    def __init__(self) -> None:
-        import trio
-
+    def __init__(self, trio: Any) -> None:
         self.now = trio.current_time
         self.sleep = trio.sleep
 
 
-def running_clock() -> AsyncClock:
-    """The clock of the async library running this task: trio's or asyncio's."""
-    trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            trio.lowlevel.current_task()
-        except RuntimeError:
-            pass
-        else:
-            return _TrioClock()
-    try:
-        return _AsyncioClock()
+_last_asyncio_clock: _AsyncioClock | None = None
+_trio_clock: _TrioClock | None = None
+
+
+def _in_trio(trio: Any) -> bool:
+    in_trio_task = getattr(trio.lowlevel, "in_trio_task", None)
+    if in_trio_task is not None:
+        return bool(in_trio_task())
+    try:  # trio before 0.23
+        trio.lowlevel.current_task()
     except RuntimeError:
-        raise RuntimeError(
-            "tarry's async waits need a running asyncio or trio event loop"
-        ) from None
+        return False
+    return True
+
+
+def running_clock() -> AsyncClock:
+    """The clock of the async library running this task: trio's or asyncio's.
+
+    One clock object serves every wait on the same loop, rather than one per wait; the
+    last loop's is kept until a wait runs on another loop.
+    """
+    global _last_asyncio_clock, _trio_clock
+    trio = sys.modules.get("trio")
+    if trio is not None and _in_trio(trio):
+        if _trio_clock is None:
+            _trio_clock = _TrioClock(trio)
+        return _trio_clock
+    asyncio = sys.modules.get("asyncio")
+    loop = None if asyncio is None else asyncio._get_running_loop()
+    if loop is None:
+        raise RuntimeError("tarry's async waits need a running asyncio or trio event loop")
+    clock = _last_asyncio_clock
+    if clock is None or clock.loop is not loop:
+        clock = _last_asyncio_clock = _AsyncioClock(loop, asyncio.sleep)  # type: ignore[union-attr]
+    return clock
 
 
 async def run(
     poll: Callable[[], Awaitable[T]],
-    prepare: Callable[[], Machine[T]],
-    clock: AsyncClock | None,
     callback: AsyncCallback[T] | None,
-    retry_after: float | None = None,
+    prepare: list[Any],
 ) -> T:
-    """Drive the machine ``prepare()`` makes to the end: the whole async driver.
+    """Drive the machine ``prepare`` makes to the end: the whole async driver.
 
     The machine is made here, on the first step, so argument errors surface where the
     wait is awaited; and ``async_wait`` can hand out this coroutine itself rather than
-    a second one awaiting it, which every suspension would pass through.
+    a second one awaiting it, which every suspension would pass through. Thousands of
+    these may be suspended at once, so what each keeps is small: ``prepare`` (see
+    ``_start``) is one list, not a closure, and gone once the machine is made (a list,
+    as freed tuples of one size are kept for reuse, two thousand at a time).
     """
-    machine = prepare()
+    machine, step = _start(prepare)
     del prepare  # it may hold the caller's arguments; the machine has what it needs
-    if clock is None:
-        clock = running_clock()
-    now = clock.now
-    sleep: Callable[[float], Awaitable[None]] = clock.sleep
-    if not inspect.iscoroutinefunction(sleep):
-        sleep = _checked_sleep(sleep)
-    token = set_budget((machine, now))
+    outer = get_budget()
+    set_budget(machine)
     try:
         # The machine's own protocol (see Step): a float is the delay before the next poll.
-        step: Step = machine._begin(now(), retry_after)
         while step.__class__ is float:
-            await sleep(step)
+            await machine.sleep(step)
             try:
-                pending = poll()
-                if pending.__class__ is not _Coroutine and not inspect.isawaitable(pending):
-                    raise _NotAwaitable(pending)
-                entity = await pending
-            except _NotAwaitable as wrong:
-                raise TypeError(
-                    f"the poll function returned {type(wrong.value).__name__}, not an "
-                    "awaitable: an async wait needs an async poll (or use Wait)"
-                ) from None
+                entity: Any = poll()  # the awaitable, then what it gives
+                if entity.__class__ is not _Coroutine and not inspect.isawaitable(entity):
+                    raise _NotAwaitable(entity)
+                entity = await entity
+            except _NotAwaitable as error:
+                raise _sync_poll(error.value) from None
             except Exception as error:
-                step = machine._poll_failed(error, now())
+                step = machine.failed(error)
                 continue
             if entity.__class__ is _Coroutine:
-                entity.close()  # type: ignore[attr-defined]
-                raise TypeError(
-                    "the poll function returned a coroutine that returned a coroutine: "
-                    "await the inner call inside the poll"
-                )
-            step = machine._polled(entity, now())
+                raise _nested_coroutine(entity)
+            step = machine._polled(entity, machine.now())
             if callback is not None and step.__class__ is not Succeed:
-                shown = callback(entity)
-                if inspect.isawaitable(shown):
-                    await shown
+                entity = callback(entity)  # the entity is seen; what the callback gave
+                if inspect.isawaitable(entity):
+                    await entity
         if step.__class__ is Succeed:
             return cast(T, step.entity)
         if step.__class__ is Raise:
@@ -134,10 +138,39 @@ async def run(
         assert isinstance(step, (Fail, TimeOut))
         raise step.exception()
     finally:
-        reset_budget(token)
+        set_budget(outer)
+
+
+def _start(prepare: list[Any]) -> tuple[DrivenMachine[Any], Step]:
+    """Make the machine and start it on the clock: ``prepare`` is a function making the
+    machine, the clock (None: the running library's), the first poll's delay hint,
+    then the function's arguments."""
+    make, clock, retry_after, *arguments = prepare
+    machine: DrivenMachine[Any] = make(*arguments)
+    if clock is None:
+        clock = running_clock()
+    machine.now = clock.now
+    sleep = clock.sleep
+    machine.sleep = sleep if _is_async_def(sleep) else _checked_sleep(sleep)
+    return machine, machine._begin(machine.now(), retry_after)
 
 
 _Coroutine = types.CoroutineType
+
+
+def _sync_poll(value: object) -> TypeError:
+    return TypeError(
+        f"the poll function returned {type(value).__name__}, not an "
+        "awaitable: an async wait needs an async poll (or use Wait)"
+    )
+
+
+def _nested_coroutine(entity: Any) -> TypeError:
+    entity.close()
+    return TypeError(
+        "the poll function returned a coroutine that returned a coroutine: "
+        "await the inner call inside the poll"
+    )
 
 
 class _NotAwaitable(Exception):
@@ -145,6 +178,15 @@ class _NotAwaitable(Exception):
 
     def __init__(self, value: object) -> None:
         self.value = value
+
+
+def _is_async_def(function: object) -> bool:
+    """``inspect.iscoroutinefunction``, with its common case (an ``async def`` function
+    or method) answered first: the full check costs more than a poll."""
+    code = getattr(getattr(function, "__func__", function), "__code__", None)
+    if code is not None and code.co_flags & inspect.CO_COROUTINE:
+        return True
+    return inspect.iscoroutinefunction(function)
 
 
 def _checked_sleep(sleep: Callable[[float], Any]) -> Callable[[float], Awaitable[None]]:
@@ -209,11 +251,8 @@ class AsyncWait(WaitBase[T]):
         checkpoint in between, so a cancel that lands during that poll never loses it.
         """
 
-        def prepare() -> Machine[T]:
-            _check_callback(callback)
-            return self._machine(timeout)
-
-        return run(self._poll, prepare, self._clock, callback, self._retry_after)
+        prepare = [_result_machine, self._clock, self._retry_after, self, timeout, callback]
+        return run(self._poll, callback, prepare)
 
 
 def async_wait(
@@ -236,21 +275,42 @@ def async_wait(
     argument errors are raised when it is awaited, as from an ``async def``.
     """
 
-    def prepare() -> Machine[T]:
-        merged = make_policy(
-            policy,
-            timeout=timeout,
-            backoff=backoff,
-            retry_on=retry_on,
-            max_retry_after=max_retry_after,
-            request_floor=request_floor,
-        )
-        if not callable(poll):
-            raise TypeError(f"poll must be callable, not {type(poll).__name__}")
-        _check_callback(callback)
-        return Machine(spec, merged, rng)
+    prepare: list[Any] = [_wait_machine, clock, None, poll, spec, timeout, callback]
+    prepare += (backoff, retry_on, rng, policy, max_retry_after, request_floor)
+    return run(poll, callback, prepare)
 
-    return run(poll, prepare, clock, callback)
+
+def _result_machine(
+    wait: AsyncWait[T], timeout: Timeout, callback: AsyncCallback[T] | None
+) -> DrivenMachine[T]:
+    _check_callback(callback)
+    return wait._machine(timeout)
+
+
+def _wait_machine(
+    poll: object,
+    spec: Spec[T],
+    timeout: Timeout,
+    callback: AsyncCallback[T] | None,
+    backoff: Backoff | None,
+    retry_on: RetryOn | None,
+    rng: random.Random | None,
+    policy: Policy | None,
+    max_retry_after: float,
+    request_floor: float,
+) -> DrivenMachine[T]:
+    merged = make_policy(
+        policy,
+        timeout=timeout,
+        backoff=backoff,
+        retry_on=retry_on,
+        max_retry_after=max_retry_after,
+        request_floor=request_floor,
+    )
+    if not callable(poll):
+        raise TypeError(f"poll must be callable, not {type(poll).__name__}")
+    _check_callback(callback)
+    return DrivenMachine(spec, merged, rng)
 
 
 def _check_callback(callback: object) -> None:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar
 
 from ._backoff import Backoff
-from ._core import Machine, check_rng
+from ._budget import DrivenMachine
+from ._core import check_rng
 from ._policy import DEFAULT_POLICY, Policy, RetryOn, Timeout
 from ._spec import Spec
 
@@ -104,13 +105,15 @@ class WaitBase(Generic[T]):
         self._retry_after = retry_after
         self._bound = bound
 
-    def _machine(self, timeout: Timeout, overrides: dict[str, Any] | None = None) -> Machine[T]:
+    def _machine(
+        self, timeout: Timeout, overrides: dict[str, Any] | None = None
+    ) -> DrivenMachine[T]:
         policy = self.policy
         if timeout is not UNSET:
             policy = dataclasses.replace(policy, timeout=timeout)
         if overrides:
             policy = dataclasses.replace(policy, **overrides)
-        return Machine(self.spec, policy, self._rng)
+        return DrivenMachine(self.spec, policy, self._rng)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached when normal lookup fails. Guard against copy/pickle probing an

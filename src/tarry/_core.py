@@ -82,9 +82,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
-from ._backoff import Constant, Exponential, Linear
+from ._backoff import Linear
 from ._errors import OperationFailed, OperationTimedOut, UsageError
-from ._policy import DEFAULT_POLICY, Policy, retry_test
+from ._policy import DEFAULT_POLICY, Policy
 from ._spec import Outcome, Spec, _brief, show_state
 
 __all__ = [
@@ -241,7 +241,6 @@ _NO_ENTITY: Any = object()
 LONGEST_REQUEST = 365 * 86400.0
 """The longest budget ``request_timeout`` gives a single request, in seconds."""
 
-_OWN_BACKOFFS = (Linear, Exponential, Constant)
 _OWN_RNGS = (random.Random, random.SystemRandom)
 
 _SHARED_RNG = random.Random()
@@ -312,16 +311,10 @@ class Machine(Generic[T]):
 
     __slots__ = (
         "_attempts",
-        "_backoff",
-        "_cutoff",
-        "_deadline",
-        "_debug",
         "_entity",
-        "_floor",
-        "_is_transient",
+        "_final",
         "_last_error",
         "_linear",
-        "_max_hint",
         "_message",
         "_now",
         "_phase",
@@ -329,8 +322,6 @@ class Machine(Generic[T]):
         "_rng",
         "_start",
         "_state",
-        "_timeout",
-        "_trusted",
         "policy",
         "spec",
     )
@@ -347,32 +338,21 @@ class Machine(Generic[T]):
         self.spec = spec
         self.policy = policy
         self._rng = _SHARED_RNG if rng is None else rng
-        self._timeout = policy.timeout_seconds
-        self._backoff = policy.backoff
-        # tarry's own backoffs, fed by a real random.Random, always give a finite,
-        # non-negative float: only other ones have each delay checked.
-        self._trusted = type(self._backoff) in _OWN_BACKOFFS and type(self._rng) in _OWN_RNGS
-        # Read once: checking the logger on every poll costs more than the rest of it.
-        self._debug = logger.isEnabledFor(logging.DEBUG)
-        backoff = self._backoff
+        # tarry's Linear, fed by a real random.Random, always gives a finite,
+        # non-negative float: the common poll computes it in line, unchecked.
+        backoff = policy.backoff
         self._linear = (
             backoff
-            if self._trusted
-            and not self._debug
-            and type(backoff) is Linear
+            if type(backoff) is Linear
+            and type(self._rng) in _OWN_RNGS
+            and not _debug()  # the debug log's lines come from _again
             and backoff._top + backoff.jitter < _INF
             else None
         )
-        self._is_transient = retry_test(policy.retry_on)
-        self._max_hint = float(policy.max_retry_after)
-        self._floor = float(policy.request_floor)
         self._phase = Phase.NEW
         self._start = 0.0
         self._now = -_INF
-        self._deadline: float | None = None
-        # The time from which a still-going poll times out: the deadline, then -inf once
-        # the final poll is scheduled, so one comparison per poll covers rules 2 and 3.
-        self._cutoff = _INF
+        self._final = False  # the next poll is the one at the deadline (rule 2)
         self._attempts = 0
         self._previous = 0.0
         self._entity: Any = _NO_ENTITY
@@ -393,8 +373,12 @@ class Machine(Generic[T]):
 
     @property
     def deadline(self) -> float | None:
-        """The monotonic time at which the wait ends, or None with no timeout."""
-        return self._deadline
+        """The monotonic time at which the wait ends, or None with no timeout (or before
+        ``start``)."""
+        timeout = self.policy._seconds
+        if timeout is None or self._phase is Phase.NEW:
+            return None
+        return self._start + timeout
 
     # -- facts from the driver ----------------------------------------------------------
 
@@ -416,22 +400,21 @@ class Machine(Generic[T]):
         """The public form of a step: a delay becomes a ``PollAfter``."""
         if step.__class__ is not float:
             return cast(Action, step)
-        deadline = self._deadline
+        deadline = self.deadline
         if deadline is None:
             return _poll_after(PollAfter, (step, None, False))
         budget = deadline - self._now - step  # rule 5: the time left after the sleep
-        floor = self._floor
-        final = self._cutoff == -_INF
+        floor = self.policy._floor
+        final = self._final
         return _poll_after(PollAfter, (step, budget if budget > floor else floor, final))
 
     def _begin(self, now: float, retry_after: float | None = None) -> float:
-        if self._phase is not Phase.NEW:
+        if self._phase is not _NEW:
             self._advance(Event.START)  # a UsageError: nothing else may follow the end
-        now = self._checked_now(now)
-        self._advance(Event.START)
+        if now.__class__ is not float or not -_INF < now < _INF:
+            now = self._checked_now(now)
+        self._phase = _WAITING  # as TRANSITIONS has it (asserted at the end of this module)
         self._now = self._start = now
-        if self._timeout is not None:
-            self._deadline = self._cutoff = now + self._timeout
         return self._schedule(now, 0.0 if retry_after is None else self._hinted(0.0, retry_after))
 
     def _polled(self, entity: T, now: float, retry_after: float | None = None) -> Step:
@@ -464,7 +447,7 @@ class Machine(Generic[T]):
         self._last_error = None
         if outcome is _SUCCEEDED:
             self._advance(Event.SUCCESS)
-            if self._debug:
+            if _debug():
                 self._log_end(show_state(state), "succeeded")
             return Succeed(entity)
         read_message = spec.message
@@ -485,13 +468,19 @@ class Machine(Generic[T]):
             raise spec.unreadable("judge", entity, ValueError("its state is NaN"))
         if outcome is not _STILL_GOING:
             self._advance(Event.FAILURE)
-            if self._debug:
+            if _debug():
                 self._log_end(self._what(), "failed")
             return self._fail(entity, state, outcome)
         if retry_after is None and spec.retry_after is not None:
             retry_after = spec.read_retry_after(entity)
         linear = self._linear
-        if linear is None or retry_after is not None or now >= self._cutoff:
+        if linear is None or retry_after is not None or self._final:
+            return self._again(now, retry_after)
+        # The deadline is worked out on each poll rather than kept: one float fewer held
+        # by every wait in progress. It is the same sum, so the same value, every time.
+        timeout = self.policy._seconds
+        left = _INF if timeout is None else self._start + timeout - now
+        if left <= 0.0:  # the deadline has come
             return self._again(now, retry_after)
         # The common poll, made often enough to be worth its own copy of _again: tarry's
         # Linear backoff without a hint, and no cut to the deadline. The actions and the
@@ -500,8 +489,7 @@ class Machine(Generic[T]):
         delay = linear._top if n >= linear._capped_from else n * linear.step
         if linear.jitter:
             delay += self._rng.random() * linear.jitter
-        deadline = self._deadline
-        if deadline is not None and delay < deadline - now:
+        if delay < left:
             self._previous = delay
             return delay
         return self._schedule(now, delay)
@@ -514,7 +502,7 @@ class Machine(Generic[T]):
         self._now = now
         self._attempts += 1
         try:
-            transient: object = self._is_transient(error)
+            transient: object = self.policy._is_transient(error)
             if transient.__class__ is not bool and inspect.isawaitable(transient):
                 if inspect.iscoroutine(transient):
                     transient.close()  # it will never run: close it so Python does not warn
@@ -526,7 +514,7 @@ class Machine(Generic[T]):
             raise
         if not transient:
             self._advance(Event.FATAL_ERROR)
-            if self._debug:
+            if _debug():
                 self._log_end(f"error {_brief(error)}", "not retried")
             return Raise(error)
         self._last_error = error
@@ -541,11 +529,12 @@ class Machine(Generic[T]):
         """The budget of a request starting at ``now``: the time left, at least the floor,
         at most a year (sockets refuse timeouts past the platform's ``time_t``, and a
         wait with a centuries-long deadline must not break its own requests)."""
-        deadline = self._deadline
+        deadline = self.deadline
         if deadline is None:
             return None
         left = deadline - now
-        budget = left if left > self._floor else self._floor
+        floor = self.policy._floor
+        budget = left if left > floor else floor
         return budget if budget <= LONGEST_REQUEST else LONGEST_REQUEST
 
     # -- the decisions ------------------------------------------------------------------
@@ -553,42 +542,45 @@ class Machine(Generic[T]):
     def _again(self, now: float, hint: object) -> float | TimeOut:
         """Still going, or a transient error: time out if the deadline has come, else
         back off, raised by a server's hint (rules 3, 4 and 6)."""
-        if now >= self._cutoff:
+        if self._final or self._left(now) <= 0.0:
             self._advance(Event.OUT_OF_TIME)
-            if self._debug:
+            if _debug():
                 self._log_end(self._what(), "timed out")
             return self._time_out(now)
         # WAITING stays WAITING on STILL_GOING and TRANSIENT_ERROR (asserted at the end
         # of this module): the table lookup is skipped on the per-poll path.
         # Every poll that does not end the wait is followed by one sleep, so the attempts
         # so far number this sleep too.
-        delay = self._backoff.delay(self._attempts, self._previous, self._rng)
-        if not self._trusted:
+        delay = self.policy.backoff.delay(self._attempts, self._previous, self._rng)
+        if delay.__class__ is not float or not 0.0 <= delay < _INF:
             if not _is_delay(delay):
                 raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
             delay = float(delay)
         if hint is not None:
             delay = self._hinted(delay, hint)
         delay = self._schedule(now, delay)
-        if self._debug:
+        if _debug():
             self._log(delay)
         return delay
 
     def _hinted(self, delay: float, hint: object) -> float:
         """``delay`` raised to a server's hint, if the hint makes sense (rule 4)."""
-        cleaned = _clean_hint(hint, self._max_hint)
+        cleaned = _clean_hint(hint, self.policy._max_hint)
         return cleaned if cleaned is not None and cleaned > delay else delay
 
     def _schedule(self, now: float, delay: float) -> float:
         """Poll after ``delay``, cut to the deadline (rule 2)."""
-        deadline = self._deadline
-        if deadline is not None:
-            left = deadline - now
-            if delay >= left:  # the next poll is the final one
-                delay = left if left > 0.0 else 0.0
-                self._cutoff = -_INF
+        left = self._left(now)
+        if delay >= left:  # the next poll is the final one
+            delay = left if left > 0.0 else 0.0
+            self._final = True
         self._previous = delay
         return delay
+
+    def _left(self, now: float) -> float:
+        """The time from ``now`` to the deadline; infinite with no deadline."""
+        timeout = self.policy._seconds
+        return _INF if timeout is None else self._start + timeout - now
 
     def _checked_now(self, now: object) -> float:
         """``now`` as a float, if it is a time that can follow the last one (rule 8)."""
@@ -619,7 +611,7 @@ class Machine(Generic[T]):
         return Fail(entity, state, message, text)
 
     def _time_out(self, now: float) -> TimeOut:
-        timeout = self._timeout if self._timeout is not None else 0.0
+        timeout = self.policy._seconds or 0.0
         elapsed = max(now - self._start, 0.0)
         text = f"timed out after {timedelta(seconds=timeout)}: {self._last_words()}"
         entity = None if self._entity is _NO_ENTITY else self._entity
@@ -677,7 +669,7 @@ class Machine(Generic[T]):
         return f"{what} ({message})" if message else what
 
     def _log(self, delay: float) -> None:
-        final = ", the final poll" if self._cutoff == -_INF else ""
+        final = ", the final poll" if self._final else ""
         logger.debug(
             "%s: poll %d: %s; next poll in %.3f s%s",
             self.spec.name,
@@ -692,11 +684,18 @@ class Machine(Generic[T]):
         logger.debug("%s: poll %d: %s; %s", self.spec.name, self._attempts, what, ending)
 
 
-# The fast path in Machine._again relies on these two transitions staying put.
+def _debug() -> bool:
+    """Whether the debug log is on: asked only off the common poll's path."""
+    return logger.isEnabledFor(logging.DEBUG)
+
+
+# The fast paths in Machine._begin and _again rely on these transitions staying put.
+_NEW = Phase.NEW
 _WAITING = Phase.WAITING
 _INF = math.inf
 _SUCCEEDED = Outcome.SUCCEEDED
 _FAILED = Outcome.FAILED
 _STILL_GOING = Outcome.STILL_GOING
+assert TRANSITIONS[Phase.NEW, Event.START] is Phase.WAITING
 assert TRANSITIONS[Phase.WAITING, Event.STILL_GOING] is Phase.WAITING
 assert TRANSITIONS[Phase.WAITING, Event.TRANSIENT_ERROR] is Phase.WAITING

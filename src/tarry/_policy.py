@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from ._backoff import Backoff, Linear
 
@@ -131,16 +132,21 @@ class Policy:
     retry_on: RetryOn | None = None
     max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
     request_floor: float = DEFAULT_REQUEST_FLOOR
+    # What a Machine reads of the policy, worked out once here rather than in every wait.
+    _seconds: float | None = field(init=False, repr=False, compare=False)
+    _is_transient: Callable[[Exception], object] = field(init=False, repr=False, compare=False)
+    _max_hint: float = field(init=False, repr=False, compare=False)
+    _floor: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        as_seconds(self.timeout)
+        seconds = as_seconds(self.timeout)
         if isinstance(self.backoff, type):
             raise TypeError(
                 f"backoff must be an instance such as {self.backoff.__name__}(), not the class"
             )
         if not callable(getattr(self.backoff, "delay", None)):
             raise TypeError("backoff must have a delay(n, previous, rng) method")
-        retry_test(self.retry_on)
+        is_transient = retry_test(self.retry_on)
         for name in ("max_retry_after", "request_floor"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -153,10 +159,19 @@ class Policy:
                 raise ValueError(f"{name} must be finite and non-negative")
             if value >= _LONGEST:  # no request timeout or sleep can be that long
                 raise ValueError(f"{name} must be under 999999999 days")
+        object.__setattr__(self, "_seconds", seconds)
+        object.__setattr__(self, "_is_transient", is_transient)
+        object.__setattr__(self, "_max_hint", float(self.max_retry_after))
+        object.__setattr__(self, "_floor", float(self.request_floor))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A retry_on of exception types is held as a closure, which cannot be pickled.
+        fields = (self.timeout, self.backoff, self.retry_on)
+        return (type(self), (*fields, self.max_retry_after, self.request_floor))
 
     @property
     def timeout_seconds(self) -> float | None:
-        return as_seconds(self.timeout)
+        return self._seconds
 
 
 DEFAULT_POLICY = Policy()

@@ -11,8 +11,8 @@ from typing import Any, Protocol, TypeVar, cast
 
 from ._backoff import Backoff
 from ._base import UNSET, WaitBase, make_policy
-from ._budget import reset_budget, set_budget
-from ._core import Fail, Machine, Raise, Step, Succeed, TimeOut
+from ._budget import DrivenMachine, get_budget, set_budget
+from ._core import Fail, Raise, Step, Succeed, TimeOut
 from ._policy import Policy, RetryOn, Timeout
 from ._spec import Spec
 
@@ -81,14 +81,16 @@ _Coroutine = types.CoroutineType
 
 def run(
     poll: Callable[[], T],
-    machine: Machine[T],
+    machine: DrivenMachine[T],
     clock: Clock,
     callback: Callable[[T], object] | None,
     retry_after: float | None = None,
 ) -> T:
     """Drive ``machine`` to the end: the whole sync driver."""
     now, sleep = clock.now, clock.sleep
-    token = set_budget((machine, now))
+    outer = get_budget()
+    machine.now = now
+    set_budget(machine)
     try:
         # The machine's own protocol (see Step): a float is the delay before the next poll.
         step: Step = machine._begin(now(), retry_after)
@@ -113,7 +115,7 @@ def run(
         assert isinstance(step, (Fail, TimeOut))
         raise step.exception()
     finally:
-        reset_budget(token)
+        set_budget(outer)
 
 
 class Wait(WaitBase[T]):
@@ -208,7 +210,7 @@ def wait(
     _check_callback(callback)
     if clock is not None:
         check_clock(clock)
-    machine = Machine(spec, merged, rng)
+    machine = DrivenMachine(spec, merged, rng)
     return run(poll, machine, SYSTEM_CLOCK if clock is None else clock, callback)
 
 
