@@ -259,29 +259,48 @@ async def test_running_clock_drives_a_short_real_wait() -> None:
     assert len(polls) >= 1
 
 
-def test_one_clock_serves_every_wait_on_a_loop() -> None:
-    """Waits on the same asyncio loop share one clock object; a new loop gets its own."""
+def test_one_clock_serves_every_wait_and_a_loop_with_its_own_time_keeps_it() -> None:
+    """asyncio loops' own time() is time.monotonic, so one clock serves them all; a
+    loop class with a time() of its own (a virtual clock, say) is honoured."""
+    import time
+
     from tarry._async import running_clock
 
-    async def two() -> tuple[object, object]:
+    async def two() -> tuple[Any, Any]:
         return running_clock(), running_clock()
 
     first, second = asyncio.run(two())
     assert first is second
-    loop = asyncio.new_event_loop()
+    assert first.now is time.monotonic
+
+    class Virtual(asyncio.SelectorEventLoop):
+        def time(self) -> float:
+            return 1000.0 + super().time()
+
+    loop = Virtual()
     try:
-        third = loop.run_until_complete(two())[0]
+        clock = loop.run_until_complete(two())[0]
+        assert clock.now() >= 1000.0
+        polls: list[int] = []
+
+        async def poll() -> Cluster:
+            polls.append(1)
+            return PENDING
+
+        with pytest.raises(OperationTimedOut):
+            loop.run_until_complete(
+                tarry.async_wait(poll, SPEC, timeout=0.02, backoff=Constant(0.005))
+            )
+        assert polls
     finally:
         loop.close()
-    assert third is not first
-    assert third.now == loop.time  # type: ignore[attr-defined]
 
-    async def under_trio() -> tuple[object, object]:
+    async def under_trio() -> tuple[Any, Any]:
         return running_clock(), running_clock()
 
     one, other = trio.run(under_trio)
     assert one is other
-    assert one.now is trio.current_time  # type: ignore[attr-defined]
+    assert one.now is trio.current_time
 
 
 def test_running_clock_outside_any_loop_says_what_it_needs() -> None:

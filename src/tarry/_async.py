@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 import random
 import sys
+import time
 import types
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar, cast
@@ -38,25 +39,16 @@ class AsyncClock(Protocol):
     def sleep(self, seconds: float) -> Awaitable[None]: ...
 
 
-class _AsyncioClock:
-    __slots__ = ("loop", "now", "sleep")
+class _Clock:
+    __slots__ = ("now", "sleep")
 
-    def __init__(self, loop: Any, sleep: Callable[[float], Awaitable[None]]) -> None:
-        self.loop = loop
-        self.now = loop.time
+    def __init__(self, now: Callable[[], float], sleep: Callable[[float], Any]) -> None:
+        self.now = now
         self.sleep = sleep
 
 
-class _TrioClock:
-    __slots__ = ("now", "sleep")
-
-    def __init__(self, trio: Any) -> None:
-        self.now = trio.current_time
-        self.sleep = trio.sleep
-
-
-_last_asyncio_clock: _AsyncioClock | None = None
-_trio_clock: _TrioClock | None = None
+_trio_clock: _Clock | None = None
+_asyncio_clock: _Clock | None = None
 
 
 def _in_trio(trio: Any) -> bool:
@@ -70,26 +62,38 @@ def _in_trio(trio: Any) -> bool:
     return True
 
 
+def _plain_time(now: Callable[[], float]) -> Callable[[], float]:
+    """``now``, or ``time.monotonic`` itself when ``now`` is an asyncio loop's own
+    ``time()``, which is documented to return it: the same readings, one Python call
+    fewer on every poll. A loop class or instance with its own ``time`` keeps it."""
+    asyncio = sys.modules.get("asyncio")
+    if asyncio is not None and getattr(now, "__func__", None) is asyncio.BaseEventLoop.time:
+        return time.monotonic
+    return now
+
+
 def running_clock() -> AsyncClock:
     """The clock of the async library running this task: trio's or asyncio's.
 
-    One clock object serves every wait on the same loop, rather than one per wait; the
-    last loop's is kept until a wait runs on another loop.
+    Both are shared by every wait (an asyncio loop's own ``time()`` is
+    ``time.monotonic``); a loop whose ``time`` is its own gets a clock of its own.
     """
-    global _last_asyncio_clock, _trio_clock
+    global _trio_clock, _asyncio_clock
     trio = sys.modules.get("trio")
     if trio is not None and _in_trio(trio):
         if _trio_clock is None:
-            _trio_clock = _TrioClock(trio)
+            _trio_clock = _Clock(trio.current_time, trio.sleep)
         return _trio_clock
     asyncio = sys.modules.get("asyncio")
     loop = None if asyncio is None else asyncio._get_running_loop()
     if loop is None:
         raise RuntimeError("tarry's async waits need a running asyncio or trio event loop")
-    clock = _last_asyncio_clock
-    if clock is None or clock.loop is not loop:
-        clock = _last_asyncio_clock = _AsyncioClock(loop, asyncio.sleep)  # type: ignore[union-attr]
-    return clock
+    now = _plain_time(loop.time)
+    if now is not time.monotonic:
+        return _Clock(now, asyncio.sleep)  # type: ignore[union-attr]
+    if _asyncio_clock is None:
+        _asyncio_clock = _Clock(time.monotonic, asyncio.sleep)  # type: ignore[union-attr]
+    return _asyncio_clock
 
 
 async def run(
@@ -149,7 +153,7 @@ def _start(prepare: list[Any]) -> tuple[DrivenMachine[Any], Step]:
     machine: DrivenMachine[Any] = make(*arguments)
     if clock is None:
         clock = running_clock()
-    machine.now = clock.now
+    machine.now = _plain_time(clock.now)
     sleep = clock.sleep
     machine.sleep = sleep if _is_async_def(sleep) else _checked_sleep(sleep)
     return machine, machine._begin(machine.now(), retry_after)
