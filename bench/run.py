@@ -137,7 +137,9 @@ def sync_section(sizes: Sizes, strict: bool) -> Section:
         "each contender's poll and sleep counts are checked (K+1 polls, K sleeps; tarry's "
         "drivers also sleep 0 s before the first poll). SDK loops run as shipped, with "
         "their module's `time.sleep` replaced by the no-op. *tarry core in a bare loop* "
-        "drives `tarry.Machine` by hand: the driver's share is the difference."
+        "drives `tarry.Machine` by hand through its public methods, as an SDK with its own "
+        "I/O would: each still-going poll returns a `PollAfter`, which tarry's own drivers "
+        "do without (they take the bare delay), so it costs more than `tarry.wait`."
     )
     if missing:
         note += " Not run (package missing): " + ", ".join(missing) + "."

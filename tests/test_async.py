@@ -295,12 +295,22 @@ def test_one_clock_serves_every_wait_and_a_loop_with_its_own_time_keeps_it() -> 
     finally:
         loop.close()
 
-    async def under_trio() -> tuple[Any, Any]:
-        return running_clock(), running_clock()
+    async def under_trio() -> tuple[Any, Any, float, float]:
+        one, other = running_clock(), running_clock()
+        return one, other, one.now(), trio.current_time()
 
-    one, other = trio.run(under_trio)
+    one, other, ours, theirs = trio.run(under_trio)
     assert one is other
     assert one.now is trio.current_time
+    assert ours <= theirs
+
+    virtual = trio.testing.MockClock(rate=0.0)
+    virtual.jump(500.0)
+
+    async def mocked() -> float:
+        return float(running_clock().now())
+
+    assert trio.run(mocked, clock=virtual) == 500.0
 
 
 def test_running_clock_outside_any_loop_says_what_it_needs() -> None:

@@ -58,13 +58,18 @@ def test_connections_send_answers_without_delay(server: OperationsServer) -> Non
     """Every accepted connection has TCP_NODELAY: an answer written in pieces (head, body,
     end) is not held back until the client's delayed ACK (about 40 ms per request)."""
     op = server.add_resource(faults=[Fault.hang()])
-    with httpx.Client() as client:
-        with pytest.raises(httpx.ReadTimeout):
-            client.get(op.url, timeout=0.3)
-        # the hanging answer still holds its connection: inspect it
-        with server._lock:
-            sockets = list(server._clients)
-        assert sockets
+    target = httpx.URL(op.url).raw_path
+    # A raw socket, held open by the test itself, so the connection cannot be gone (as it
+    # is once an HTTP client gives up on the hanging answer) before it is inspected.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        give_up = time.monotonic() + 10
+        sockets: list[socket.socket] = []
+        while not sockets and time.monotonic() < give_up:
+            with server._lock:
+                sockets = list(server._clients)
+            time.sleep(0.01)
+        assert sockets, "the server never accepted the connection"
         for sock in sockets:
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
 
