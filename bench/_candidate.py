@@ -18,23 +18,41 @@ NAME = "tarry_candidate"
 _loaded: ModuleType | None = None
 
 
+NEEDED = ("Spec", "wait", "async_wait", "Machine", "Policy")
+"""What workloads 1 to 3 use of a candidate."""
+
+
+class CandidateError(Exception):
+    """The candidate folder holds no usable tarry."""
+
+
 def load(src: Path) -> ModuleType:
     """Import ``src/tarry`` as ``tarry_candidate`` (once)."""
     global _loaded
     if _loaded is not None:
         return _loaded
+    if not src.is_dir():
+        raise CandidateError(f"no folder {src}")
     package = src / "tarry"
     init = package / "__init__.py"
     if not init.is_file():
-        raise SystemExit(f"--candidate: no tarry package at {package}")
+        raise CandidateError(f"no tarry package at {package} (give the src folder)")
     spec = importlib.util.spec_from_file_location(
         NAME, init, submodule_search_locations=[str(package)]
     )
     if spec is None or spec.loader is None:
-        raise SystemExit(f"--candidate: cannot import {package}")
+        raise CandidateError(f"cannot import {package}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[NAME] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        del sys.modules[NAME]
+        raise CandidateError(f"importing {package} failed: {type(exc).__name__}: {exc}") from exc
+    missing = [name for name in NEEDED if not hasattr(module, name)]
+    if missing:
+        del sys.modules[NAME]
+        raise CandidateError(f"{package} has no {', '.join(missing)}")
     _loaded = module
     return module
 

@@ -62,3 +62,40 @@ def test_quick_run_needs_an_explicit_output() -> None:
     done = _bench("--quick", "--only", "efficiency")
     assert done.returncode == 2
     assert "--quick figures mean nothing" in done.stderr
+
+
+def test_quick_run_says_on_the_terminal_that_no_goal_is_judged(tmp_path: Path) -> None:
+    """Tiny sizes give meaningless figures: the terminal says so, and judges no goal."""
+    done = _bench("--quick", "--only", "efficiency,async", "--no-write")
+    assert done.returncode == 0, done.stderr
+    assert "QUICK MODE" in done.stdout
+    assert "goal:" in done.stdout
+    assert "NOT MET" not in done.stdout
+    assert ": met (" not in done.stdout
+    assert "not judged (quick)" in done.stdout
+
+
+def test_bad_arguments_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    """Each mistake gets one clear usage line (exit 2), and docs/benchmarks.md is safe."""
+    shipped = (ROOT / "docs" / "benchmarks.md").read_bytes()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    broken = tmp_path / "broken"
+    (broken / "tarry").mkdir(parents=True)
+    (broken / "tarry" / "__init__.py").write_text("import no_such_module_here\n")
+    cases = {
+        ("--quick", "--only", ""): "--only names no workload",
+        ("--only", "sync"): "--only would replace docs/benchmarks.md",
+        ("--quick", "--scale", "", "--no-write"): "--scale takes whole numbers",
+        ("--quick", "--output", str(tmp_path / "x.md"), "--no-write"): "contradict each other",
+        ("--quick", "--output", str(tmp_path / "no" / "x.md")): "--output: no folder",
+        ("--quick", "--candidate", str(tmp_path / "nowhere"), "--no-write"): "no folder",
+        ("--quick", "--candidate", str(empty), "--no-write"): "--candidate: no tarry package",
+        ("--quick", "--candidate", str(broken), "--no-write"): "ModuleNotFoundError",
+    }
+    for args, said in cases.items():
+        done = _bench(*args)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert said in done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr, args
+    assert (ROOT / "docs" / "benchmarks.md").read_bytes() == shipped
