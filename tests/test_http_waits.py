@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -12,11 +13,14 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tarry
 import tarry.http as th
 from _http_fakes import BASE, SECRET, Script, raw, reply
 from tarry import OperationFailed, OperationTimedOut, Policy
+from tarry.http._body import decode_json
 from tarry.testing import AsyncFakeClock, FakeClock
 
 
@@ -495,6 +499,7 @@ def test_error_bodies_are_bounded() -> None:
         (b"\xff\xfe\x00garbage", "not JSON"),
         (b"", "empty body"),
         (b"NaN", "not JSON"),
+        (b"[1, -Infinity]", "not JSON"),
     ],
 )
 def test_malformed_bodies_name_url_and_status(content: bytes, kind: str) -> None:
@@ -1081,3 +1086,22 @@ def test_local_protocol_error_is_not_retried() -> None:
     assert not isinstance(caught.value, tarry.http.TransientHttpError)
     assert "LocalProtocolError" in str(caught.value)
     assert calls == 1
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(
+    value=json_values,
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-32"]),
+)
+def test_bodies_decode_as_json_loads_does(value: object, encoding: str) -> None:
+    """The poll's JSON decoder (made once, rejecting NaN and Infinity) reads every body
+    the standard ``json.loads`` reads, in each encoding JSON allows, to the same value."""
+    content = json.dumps(value).encode(encoding)
+    decoded = decode_json(content, method="GET", url="http://h/x", status_code=200)
+    assert decoded == json.loads(content)

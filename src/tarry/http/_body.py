@@ -35,6 +35,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+"""Made once: ``json.loads`` with any option builds a new decoder on every call."""
+
+
 def decode_json(
     content: bytes, *, method: str, url: str, status_code: int, allow_empty: bool = False
 ) -> Any:
@@ -49,7 +53,8 @@ def decode_json(
             status_code=status_code,
         )
     try:
-        return json.loads(content, parse_constant=_reject_constant)
+        # What json.loads does with bytes: detect UTF-8, -16 or -32, then decode.
+        return _DECODER.decode(content.decode(json.detect_encoding(content), "surrogatepass"))
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError
         kind = "truncated JSON" if _looks_truncated(exc) else "a body that is not JSON"
         raise MalformedResponse(

@@ -22,7 +22,7 @@ from ._azure import AzurePlan, Strategy, final_url, is_terminal, moved_to, read_
 from ._body import decode_json
 from ._conventions import ShapeError, google_name, read_google
 from ._errors import ForeignOriginRefused, MalformedResponse
-from ._origin import Origin, origin_of, redact, resolve
+from ._origin import Origin, origin_of, redact, resolve, shown_url
 from ._reply import Reading, Reply
 
 __all__ = ["Answer", "AzureFlow", "Flow", "GoogleFlow", "Guard", "Req", "ResourceFlow"]
@@ -52,7 +52,7 @@ class Answer:
         return decode_json(
             self.content,
             method=self.method,
-            url=redact(self.url),
+            url=shown_url(self.url),
             status_code=self.status_code,
             allow_empty=allow_empty,
         )
@@ -67,8 +67,9 @@ class Answer:
         )
 
     def reply(self, body: Any, reading: Reading, final: bool = False) -> Reply:
-        reading = dataclasses.replace(reading, retry_after=self.retry_after)
-        return Reply(body, self.status_code, self.headers, redact(self.url), reading, final)
+        if reading.retry_after != self.retry_after:
+            reading = Reading(reading.state, reading.message, reading.result, self.retry_after)
+        return Reply(body, self.status_code, self.headers, shown_url(self.url), reading, final)
 
 
 Poll = Generator[Req, Answer, Reply]

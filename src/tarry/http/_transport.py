@@ -186,10 +186,13 @@ class Transport:
         timeout: Any = httpx.USE_CLIENT_DEFAULT if budget is None else budget
         params = _extras(self.params, "params")
         try:
+            # Parsed once: httpx's URL parser is pure Python and looks at every
+            # character, so each parse of a long link costs tens of microseconds.
+            link = httpx.URL(req.url)
+            own = link.query
             request = self.client.build_request(
-                req.method, req.url, headers=_extras(self.headers, "headers"), timeout=timeout
+                req.method, link, headers=_extras(self.headers, "headers"), timeout=timeout
             )
-            own = httpx.URL(req.url).query
         except (httpx.InvalidURL, UnicodeError) as exc:
             # A link from the server that no URL can carry (lone surrogates from a JSON
             # escape, say): the server's nonsense, named without the bytes that broke it.
@@ -217,7 +220,9 @@ class Transport:
             for name in list(request.headers.keys()):
                 if is_sensitive(name, self.sensitive):
                     del request.headers[name]
-        request.url = request.url.copy_with(query=self._query(own, params, home) or None)
+        query = self._query(own, params, home)
+        if query != url.query or (not query and url.raw_path.endswith(b"?")):
+            request.url = url.copy_with(query=query or None)  # a parse: only when it changes
         return _Sending(request, home, budget)
 
     def _query(self, own: bytes, params: Mapping[str, str] | None, home: bool) -> bytes:
@@ -226,7 +231,9 @@ class Transport:
         client's params and the ``params`` option, which win over the link's parameters
         of the same name. The caller's parameters can be credentials (``?key=``,
         ``?sig=``), so a request to another origin gets none of them."""
-        added = self.client.params.merge(params) if home else None
+        if not home or not (params or self.client.params):
+            return own
+        added = self.client.params.merge(params)
         if not added:
             return own
         names = set(added.keys())
@@ -240,8 +247,10 @@ class Transport:
 
     def _redirect(self, req: Req, sending: _Sending, response: httpx.Response) -> Req | None:
         """The next hop if ``response`` redirects, origin-checked; else None."""
+        if response.status_code not in _REDIRECTS:
+            return None
         location = response.headers.get("location")
-        if response.status_code not in _REDIRECTS or not location:
+        if not location:
             return None
         url = str(sending.request.url)
         target = resolve(url, location)
