@@ -250,14 +250,15 @@ def http_section(sizes: Sizes, strict: bool) -> Section:
         f"127.0.0.1), PENDING for K = {sizes.http_k} polls (K = {sizes.http_concurrent_k} "
         "for the concurrent runs), then RUNNING. Same httpx client for both contenders, "
         "sleeps are no-ops (sync) or `sleep(0)` (async); request counts are checked. "
-        "One-at-a-time rows are medians of interleaved rounds; concurrent rows are the "
-        "median wall time of interleaved runs, with the fastest and slowest run. The "
-        "server's listening socket gets TCP_NODELAY (see bench/http_bench.py: without it "
-        "every request stalls ~40 ms). With 1,000 waits on one client, a thousand "
-        "requests queue for httpx's 100 pooled connections and the client process is "
-        "busy the whole run in the pool's bookkeeping (its CPU time is its wall time); "
-        "runs fall into a fast or a slow mode (about 4 s or 9 s here) whichever loop "
-        "polls, so the ratio in those rows says more about the modes than the loops.",
+        "One-at-a-time rows are medians of interleaved rounds. The server's listening "
+        "socket gets TCP_NODELAY (see bench/http_bench.py: without it every request "
+        "stalls ~40 ms). With many waits on one client, the requests queue for httpx's "
+        "100 pooled connections (all kept alive in these runs) and the client process "
+        "is busy the whole run in the pool's bookkeeping, whose cost grows with the "
+        "queue (its CPU time is its wall time); whichever loop polls, some runs take "
+        "half as long again as others. So the concurrent rows give the fastest of "
+        "interleaved runs, the least disturbed for both loops, with the median and the "
+        "slowest beside it.",
         http_bench.HEADER,
         rows,
     )

@@ -221,7 +221,8 @@ class Transport:
                 if is_sensitive(name, self.sensitive):
                     del request.headers[name]
         query = self._query(own, params, home)
-        if query != url.query or (not query and url.raw_path.endswith(b"?")):
+        # httpx put the client's params in the URL; otherwise it is the link as parsed.
+        if query is not own or self.client.params or (not own and url.raw_path[-1:] == b"?"):
             request.url = url.copy_with(query=query or None)  # a parse: only when it changes
         return _Sending(request, home, budget)
 
@@ -366,13 +367,17 @@ async def _agather(sending: _Sending, response: httpx.Response, limit: int) -> b
     """
     gathered = bytearray()
     chunks = response.aiter_bytes()
+    read_to_the_end = False
     try:
         async for chunk in chunks:
             if sending.add(gathered, chunk, limit):
                 break
+        else:
+            read_to_the_end = True
     finally:
         await response.aclose()
-        await _finish_reading(chunks)
+        if not read_to_the_end:  # an exhausted iterator has nothing left to unwind
+            await _finish_reading(chunks)
     return bytes(gathered)
 
 
