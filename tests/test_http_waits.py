@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import subprocess
 import sys
 import time
+import urllib.parse
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
@@ -1151,3 +1153,34 @@ def test_a_client_params_never_go_to_another_origin() -> None:
         ("other.example", b"/ops/1?api-version=1"),
         ("api.example", b"/vm?key=k"),
     ]
+
+
+def _holds_text(container: object, secret: str, depth: int = 2) -> bool:
+    """Whether ``container`` reaches a string holding ``secret`` within ``depth`` steps,
+    through what the garbage collector sees (untracked dicts and caches included)."""
+    if isinstance(container, str):
+        return container is not secret and secret in container  # the test's own is fine
+    if depth == 0:
+        return False
+    return any(_holds_text(item, secret, depth - 1) for item in gc.get_referents(container))
+
+
+def test_no_url_with_its_query_outlives_the_wait() -> None:
+    """A query may carry a credential (``?api_key=``): once the wait and its client are
+    gone, nothing tarry keeps (no cache of shown URLs, say) still holds the full URL."""
+    secret = "-".join(["query", "secret", str(time.monotonic_ns())])  # made now: no constant
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"state": "DONE"})
+
+    client = httpx.Client(
+        base_url=BASE, params={"api_key": secret}, transport=httpx.MockTransport(answer)
+    )
+    wait = th.resource_wait(client, "/ops/1", state="state", success={"DONE"}, clock=FakeClock())
+    assert wait.result().url == f"{BASE}/ops/1?[redacted]"
+    client.close()
+    del client, wait
+    # The standard library's own cache of recent urlsplit() results is not tarry's.
+    getattr(urllib.parse, "clear_cache", lambda: None)()
+    gc.collect()
+    assert not [o for o in gc.get_objects() if _holds_text(o, secret)]

@@ -22,7 +22,7 @@ from ._azure import AzurePlan, Strategy, final_url, is_terminal, moved_to, read_
 from ._body import decode_json
 from ._conventions import ShapeError, google_name, read_google
 from ._errors import ForeignOriginRefused, MalformedResponse
-from ._origin import Origin, origin_of, redact, resolve, shown_url
+from ._origin import Origin, origin_of, redact, resolve
 from ._reply import Reading, Reply
 
 __all__ = ["Answer", "AzureFlow", "Flow", "GoogleFlow", "Guard", "Req", "ResourceFlow"]
@@ -43,6 +43,7 @@ class Answer:
 
     method: str
     url: str  # absolute and unredacted: only ever shown through redact()
+    shown: str  # the same URL redacted, worked out once per response
     status_code: int
     headers: Mapping[str, str]  # names in lower case
     content: bytes
@@ -52,13 +53,13 @@ class Answer:
         return decode_json(
             self.content,
             method=self.method,
-            url=shown_url(self.url),
+            url=self.shown,
             status_code=self.status_code,
             allow_empty=allow_empty,
         )
 
     def shape_error(self, error: ShapeError) -> MalformedResponse:
-        shown = redact(self.url)
+        shown = self.shown
         return MalformedResponse(
             f"{self.method} {shown} answered {self.status_code}: {error}",
             method=self.method,
@@ -69,7 +70,7 @@ class Answer:
     def reply(self, body: Any, reading: Reading, final: bool = False) -> Reply:
         if reading.retry_after != self.retry_after:
             reading = Reading(reading.state, reading.message, reading.result, self.retry_after)
-        return Reply(body, self.status_code, self.headers, shown_url(self.url), reading, final)
+        return Reply(body, self.status_code, self.headers, self.shown, reading, final)
 
 
 Poll = Generator[Req, Answer, Reply]

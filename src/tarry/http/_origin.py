@@ -9,7 +9,6 @@ string, since signed URLs keep their secrets there.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -129,10 +128,6 @@ def redact(url: object) -> str:
     if cut != -1 and text[cut] == "?":
         head += "?[redacted]"
     return head
-
-
-shown_url = functools.lru_cache(maxsize=256)(redact)
-"""``redact`` for a URL string, remembered: a wait shows the same few URLs on every poll."""
 
 
 def is_sensitive(name: str, extra: frozenset[str] = frozenset()) -> bool:

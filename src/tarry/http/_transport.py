@@ -91,10 +91,10 @@ def classify(
     """An ``Answer`` for a 2xx response; the matching error for any other status."""
     status = response.status_code
     retry_after = parse_retry_after(response.headers.get("retry-after"))
+    shown = redact(url)
     if 200 <= status < 300:
         headers = {name.lower(): value for name, value in response.headers.items()}
-        return Answer(method, url, status, headers, content, retry_after)
-    shown = redact(url)
+        return Answer(method, url, shown, status, headers, content, retry_after)
     text, found = _describe(method, shown, response, content)
     if status in TRANSIENT_STATUSES:
         raise TransientHttpError(
