@@ -59,11 +59,10 @@ class Answer:
         )
 
     def shape_error(self, error: ShapeError) -> MalformedResponse:
-        shown = self.shown
         return MalformedResponse(
-            f"{self.method} {shown} answered {self.status_code}: {error}",
+            f"{self.method} {self.shown} answered {self.status_code}: {error}",
             method=self.method,
-            url=shown,
+            url=self.shown,
             status_code=self.status_code,
         )
 

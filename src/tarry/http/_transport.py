@@ -235,8 +235,6 @@ class Transport:
         if not home or not (params or self.client.params):
             return own
         added = self.client.params.merge(params)
-        if not added:
-            return own
         names = set(added.keys())
         kept = [
             pair
@@ -367,17 +365,13 @@ async def _agather(sending: _Sending, response: httpx.Response, limit: int) -> b
     """
     gathered = bytearray()
     chunks = response.aiter_bytes()
-    read_to_the_end = False
     try:
         async for chunk in chunks:
             if sending.add(gathered, chunk, limit):
                 break
-        else:
-            read_to_the_end = True
     finally:
         await response.aclose()
-        if not read_to_the_end:  # an exhausted iterator has nothing left to unwind
-            await _finish_reading(chunks)
+        await _finish_reading(chunks)
     return bytes(gathered)
 
 
