@@ -1184,3 +1184,49 @@ def test_no_url_with_its_query_outlives_the_wait() -> None:
     getattr(urllib.parse, "clear_cache", lambda: None)()
     gc.collect()
     assert not [o for o in gc.get_objects() if _holds_text(o, secret)]
+
+
+def test_a_reused_parse_never_sends_a_request_to_another_link() -> None:
+    """Each request goes to its own link, though the transport keeps the last parse:
+    links alternating, one link polled twice, and the client's base_url changed
+    between polls (a relative link is joined anew on every request)."""
+    from tarry.http._flows import Guard, Req
+    from tarry.http._transport import Transport
+
+    with httpx.Client(base_url=BASE) as client:
+        transport = Transport(client, Guard(BASE + "/", frozenset()), None, None, ())
+        links = ["/ops/1", f"{BASE}/ops/2?a=1", "/ops/1", "/ops/1", f"{BASE}/ops/2?a=1"]
+        sent = [str(transport.build(Req("GET", link)).request.url) for link in links]
+        assert sent == [
+            f"{BASE}/ops/1",
+            f"{BASE}/ops/2?a=1",
+            f"{BASE}/ops/1",
+            f"{BASE}/ops/1",
+            f"{BASE}/ops/2?a=1",
+        ]
+        client.base_url = httpx.URL(BASE + "/v2/")
+        assert str(transport.build(Req("GET", "ops/1")).request.url) == f"{BASE}/v2/ops/1"
+        assert str(transport.build(Req("GET", "ops/1")).request.url) == f"{BASE}/v2/ops/1"
+
+
+def test_reply_headers_read_like_a_dict_of_lower_case_names() -> None:
+    """A reply's headers are decoded only when read, and then read as a plain dict
+    would: names in lower case, repeated headers joined, equal to and pickled as a dict."""
+    import pickle
+
+    tagged = httpx.Response(200, json={"s": "ok"}, headers=[("X-Tag", "a"), ("x-tag", "b")])
+    script = Script({"GET /t": [tagged]})
+    with script.client() as client:
+        got = th.resource_wait(client, "/t", state="s", success={"ok"}).result()
+    headers = got.headers
+    assert headers["x-tag"] == "a, b"
+    assert headers.get("X-Tag") is None  # names are lower case, as in a dict of them
+    assert "content-type" in headers
+    assert len(headers) == len(dict(headers))
+    plain = {**dict(headers), "x-tag": "a, b"}
+    assert headers == plain
+    assert plain == headers
+    assert headers != {**plain, "x-tag": "a"}
+    assert pickle.loads(pickle.dumps(headers)) == dict(headers)
+    assert type(pickle.loads(pickle.dumps(headers))) is dict
+    assert repr(headers) == repr(dict(headers))

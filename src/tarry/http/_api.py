@@ -105,13 +105,18 @@ class _Parts:
 _KNOWN = frozenset(WaitOptions.__annotations__) | frozenset(_Options.__annotations__)
 
 
+_HTTP_POLICY = Policy(retry_on=TransientHttpError)
+"""The policy of an HTTP wait given none; frozen, so one instance serves every wait."""
+
+
 def _http_policy(policy: Policy | None) -> Policy:
-    base = Policy() if policy is None else policy
-    if not isinstance(base, Policy):
-        raise TypeError(f"policy must be a tarry.Policy, not {type(base).__name__}")
-    if base.retry_on is None:
-        base = dataclasses.replace(base, retry_on=TransientHttpError)
-    return base
+    if policy is None:
+        return _HTTP_POLICY
+    if not isinstance(policy, Policy):
+        raise TypeError(f"policy must be a tarry.Policy, not {type(policy).__name__}")
+    if policy.retry_on is None:
+        return dataclasses.replace(policy, retry_on=TransientHttpError)
+    return policy
 
 
 def _check_options(options: Mapping[str, Any]) -> None:
@@ -157,9 +162,15 @@ def _transport(
     )
 
 
-def _absolute(client: httpx.Client | httpx.AsyncClient, url: str) -> str:
+def _absolute(client: httpx.Client | httpx.AsyncClient, url: str) -> tuple[str, httpx.URL]:
+    """Where the client sends ``url`` (on its ``base_url`` if relative; the query aside,
+    as only the origin is read from it), and ``url`` parsed, which the first poll reuses:
+    a parse costs more than the rest of making a request."""
     try:
-        return str(client.build_request("GET", url).url)
+        link = httpx.URL(url)
+        if link.is_absolute_url:  # what the client would send, up to the query
+            return str(link), link
+        return str(client.build_request("GET", link).url), link
     except httpx.InvalidURL as exc:
         raise ValueError(f"not a usable URL: {redact(url)}: {exc}") from None
 
@@ -236,7 +247,9 @@ def _resource_parts(
         raise TypeError(f"url must be a string, not {type(url).__name__}")
     hint = None if response is None else _initial(response).retry_after
     checked = _client(client, async_)
-    transport = _transport(checked, _absolute(checked, url), options)
+    first, link = _absolute(checked, url)
+    transport = _transport(checked, first, options)
+    transport.parsed(url, link)
     return _Parts(ResourceFlow(url, read), spec, transport, response, hint, parse)
 
 

@@ -69,6 +69,39 @@ def _extras(source: Extras, what: str) -> Mapping[str, str] | None:
     return value
 
 
+class ResponseHeaders(Mapping[str, str]):
+    """A response's headers, names in lower case and repeated ones joined with ", ",
+    decoded from httpx's only when first read: most polls never look at them, and
+    decoding every header costs more than a poll's own bookkeeping."""
+
+    __slots__ = ("_read", "_source")
+
+    def __init__(self, source: httpx.Headers) -> None:
+        self._source = source
+        self._read: dict[str, str] | None = None
+
+    def _decoded(self) -> dict[str, str]:
+        read = self._read
+        if read is None:  # httpx gives the names in lower case, repeats joined
+            read = self._read = dict(self._source.items())
+        return read
+
+    def __getitem__(self, name: str) -> str:
+        return self._decoded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._decoded())
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, (self._decoded(),))
+
+
 def _describe(
     method: str, url: str, response: httpx.Response, content: bytes
 ) -> tuple[str, str | None]:
@@ -93,7 +126,7 @@ def classify(
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     shown = redact(url)
     if 200 <= status < 300:
-        headers = {name.lower(): value for name, value in response.headers.items()}
+        headers = ResponseHeaders(response.headers)
         return Answer(method, url, shown, status, headers, content, retry_after)
     text, found = _describe(method, shown, response, content)
     if status in TRANSIENT_STATUSES:
@@ -164,7 +197,7 @@ class _Sending:
 class Transport:
     """Sends a flow's requests with one httpx client, sync or async."""
 
-    __slots__ = ("client", "guard", "headers", "params", "sensitive")
+    __slots__ = ("_last_link", "client", "guard", "headers", "params", "sensitive")
 
     def __init__(
         self,
@@ -179,6 +212,25 @@ class Transport:
         self.headers = headers
         self.params = params
         self.sensitive = frozenset(name.lower() for name in sensitive)
+        # The last link parsed, with its text: most waits poll one URL over and over, and
+        # httpx's URL parser is pure Python, looking at every character (about 12 us for
+        # a short link here, more than the rest of building the request). One pair, set
+        # at once, so that two threads sharing a wait never see one's text with the
+        # other's URL. Kept by the wait's own transport, so it goes when the wait does.
+        self._last_link: tuple[str, httpx.URL] | None = None
+
+    def parsed(self, text: str, link: httpx.URL) -> None:
+        """``link`` is ``text`` parsed: the next request for ``text`` uses it."""
+        self._last_link = (text, link)
+
+    def _parse(self, text: str) -> httpx.URL:
+        """``httpx.URL(text)``, reusing the last parse when the link is the same."""
+        last = self._last_link
+        if last is not None and (text is last[0] or text == last[0]):
+            return last[1]
+        link = httpx.URL(text)
+        self._last_link = (text, link)
+        return link
 
     def build(self, req: Req) -> _Sending:
         """The httpx request for ``req``: hook headers and params, timeout, no stray credentials."""
@@ -186,9 +238,7 @@ class Transport:
         timeout: Any = httpx.USE_CLIENT_DEFAULT if budget is None else budget
         params = _extras(self.params, "params")
         try:
-            # Parsed once: httpx's URL parser is pure Python and looks at every
-            # character, so each parse of a long link costs tens of microseconds.
-            link = httpx.URL(req.url)
+            link = self._parse(req.url)
             own = link.query
             request = self.client.build_request(
                 req.method, link, headers=_extras(self.headers, "headers"), timeout=timeout
@@ -207,15 +257,17 @@ class Transport:
         # of the URL, the one it connects by, so no parser disagreement can send a
         # request (or a credential) where the check did not look.
         url = request.url
-        origin = Origin(
-            url.scheme,
-            url.raw_host.decode("ascii", "replace").lower(),
-            url.port if url.port is not None else DEFAULT_PORTS.get(url.scheme),
-        )
+        scheme, port = url.scheme, url.port
+        host = url.raw_host.decode("ascii", "replace").lower()
+        if port is None:
+            port = DEFAULT_PORTS.get(scheme)
         guard = self.guard
-        home = origin == guard.home
-        if not home and origin not in guard.allowed:
-            raise guard.refusal(origin, str(url), link="URL", found_by=(req.method, req.url))
+        first = guard.home  # compared field by field: no Origin is made for the usual poll
+        home = host == first.host and port == first.port and scheme == first.scheme
+        if not home:
+            origin = Origin(scheme, host, port)
+            if origin not in guard.allowed:
+                raise guard.refusal(origin, str(url), link="URL", found_by=(req.method, req.url))
         if not home:
             for name in list(request.headers.keys()):
                 if is_sensitive(name, self.sensitive):
