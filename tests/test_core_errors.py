@@ -212,6 +212,24 @@ def test_a_finished_machine_stays_finished(kind: str) -> None:
     assert m.attempts == attempts
 
 
+@pytest.mark.parametrize("kind", ["succeeded", "failed", "errored"])
+def test_a_finished_machine_refuses_polls_well_before_its_deadline(kind: str) -> None:
+    """The common poll's short path (tarry's Linear, a spec of state sets, a time well
+    inside the deadline) refuses a finished wait too."""
+    m = Machine(SPEC, Policy(timeout=1200, retry_on=KeyError), random.Random(0))
+    m.start(0.0)
+    assert m._linear is not None  # the short path is on while the wait goes on
+    if kind == "succeeded":
+        m.polled(Cluster("RUNNING"), 1.0)
+    elif kind == "failed":
+        m.polled(Cluster("ERROR"), 1.0)
+    else:
+        m.poll_failed(ValueError(), 1.0)
+    with pytest.raises(UsageError, match=rf"the wait is over \({kind}\)"):
+        m.polled(Cluster("PENDING"), 2.0)
+    assert m.phase.value == kind
+
+
 def test_usage_error_is_a_runtime_error() -> None:
     """UsageError is the caller's fault and a RuntimeError, not an operation outcome."""
     assert issubclass(UsageError, RuntimeError)

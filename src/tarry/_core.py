@@ -66,8 +66,10 @@ A poll's decision runs once per poll in every wait, so three shortcuts keep it c
 each deciding exactly as the general path does (``tests/test_fast_paths.py``):
 tarry's own drivers call ``_begin``, ``_polled`` and ``_poll_failed``, which answer a
 still-going poll with the bare delay (a ``Step``) rather than a ``PollAfter``; a spec of
-state sets alone is judged by one dict look-up; and the common still-going poll (tarry's
-``Linear`` backoff, no hint, no cut to the deadline) has its own copy of ``_again``.
+state sets alone is judged by one dict look-up; and the common poll (a wait going on,
+well before its deadline, with tarry's ``Linear`` backoff, a spec of state sets and no
+hint) has its own short path through ``_polled``: one test instead of the full path's
+checks, and the backoff computed in line.
 """
 
 from __future__ import annotations
@@ -311,6 +313,7 @@ class Machine(Generic[T]):
 
     __slots__ = (
         "_attempts",
+        "_deadline",
         "_entity",
         "_final",
         "_last_error",
@@ -320,7 +323,6 @@ class Machine(Generic[T]):
         "_phase",
         "_previous",
         "_rng",
-        "_start",
         "_state",
         "policy",
         "spec",
@@ -338,8 +340,11 @@ class Machine(Generic[T]):
         self.spec = spec
         self.policy = policy
         self._rng = _SHARED_RNG if rng is None else rng
+        # The common poll has its own short path in _polled, taken while this is set:
         # tarry's Linear, fed by a real random.Random, always gives a finite,
-        # non-negative float: the common poll computes it in line, unchecked.
+        # non-negative float, computed in line, unchecked; the spec is judged by one
+        # look-up. It is cleared when the wait ends and before
+        # the final poll, so those polls take the full path.
         backoff = policy.backoff
         self._linear = (
             backoff
@@ -347,10 +352,11 @@ class Machine(Generic[T]):
             and type(self._rng) in _OWN_RNGS
             and not _debug()  # the debug log's lines come from _again
             and backoff._top + backoff.jitter < _INF
+            and spec._outcomes is not None
             else None
         )
         self._phase = Phase.NEW
-        self._start = 0.0
+        self._deadline = -_INF  # start + timeout once started: infinite with no timeout
         self._now = -_INF
         self._final = False  # the next poll is the one at the deadline (rule 2)
         self._attempts = 0
@@ -375,10 +381,9 @@ class Machine(Generic[T]):
     def deadline(self) -> float | None:
         """The monotonic time at which the wait ends, or None with no timeout (or before
         ``start``)."""
-        timeout = self.policy._seconds
-        if timeout is None or self._phase is Phase.NEW:
+        if self.policy._seconds is None or self._phase is Phase.NEW:
             return None
-        return self._start + timeout
+        return self._deadline
 
     # -- facts from the driver ----------------------------------------------------------
 
@@ -414,13 +419,73 @@ class Machine(Generic[T]):
         if now.__class__ is not float or not -_INF < now < _INF:
             now = self._checked_now(now)
         self._phase = _WAITING  # as TRANSITIONS has it (asserted at the end of this module)
-        self._now = self._start = now
+        self._now = now
+        timeout = self.policy._seconds
+        self._deadline = _INF if timeout is None else now + timeout
         return self._schedule(now, 0.0 if retry_after is None else self._hinted(0.0, retry_after))
 
     def _polled(self, entity: T, now: float, retry_after: float | None = None) -> Step:
         """``polled``. This runs once per poll, so the spec's readers are inlined here
         (same errors as ``Spec.read_state`` and ``Spec.judge``), enum members are module
-        constants and the common case of ``_again`` has its own copy."""
+        constants, and the common poll takes a short path; the others, the full one.
+
+        The short path's one test stands for the full path's checks: ``_linear`` is set
+        only while the wait goes on and the final poll is not next, and a float ``now``
+        from the last one up to (not at) the deadline is a valid time, with time left.
+        The actions and the draws from rng are the full path's (a test holds them equal).
+        """
+        linear = self._linear
+        if (
+            linear is None
+            or retry_after is not None
+            or now.__class__ is not float
+            or not self._now <= now < self._deadline
+        ):
+            return self._polled_in_full(entity, now, retry_after)
+        # The common poll: still waiting, a good time before the deadline, tarry's Linear
+        # backoff, a spec of state sets (see _linear), and no hint.
+        self._now = now
+        spec = self.spec
+        try:
+            state = spec.state(entity)
+        except Exception as exc:
+            raise spec.unreadable("read the state of", entity, exc) from exc
+        try:
+            outcome = spec._outcomes.get(state, _STILL_GOING)  # type: ignore[union-attr]
+        except Exception as exc:
+            if isinstance(exc, TypeError):  # most likely an unhashable state
+                spec.read_state(entity)
+            raise spec.unreadable("judge", entity, exc) from exc
+        self._attempts = n = self._attempts + 1
+        self._entity = entity
+        self._state = state
+        self._last_error = None
+        if outcome is _SUCCEEDED:
+            return self._succeeded(entity, state)
+        read_message = spec.message
+        if read_message is not None:  # Spec.read_message, inlined
+            try:
+                message = read_message(entity)
+                if message is not None and message.__class__ is not str:
+                    message = str(message)
+            except Exception as exc:
+                raise spec.unreadable("read the message of", entity, exc) from exc
+            self._message = message
+        if outcome is not _STILL_GOING or (state.__class__ is not str and _is_nan(state)):
+            return self._ended(entity, state, outcome)
+        if spec.retry_after is not None:
+            hint = spec.read_retry_after(entity)
+            if hint is not None:
+                return self._again(now, hint)
+        delay = linear._top if n >= linear._capped_from else n * linear.step
+        if linear.jitter:
+            delay += self._rng.random() * linear.jitter
+        if delay < self._deadline - now:
+            return delay
+        return self._schedule(now, delay)
+
+    def _polled_in_full(self, entity: T, now: float, retry_after: float | None) -> Step:
+        """``_polled`` for any poll, checked in full."""
         if self._phase is not _WAITING:
             self._expect_waiting()
         if now.__class__ is not float or not self._now <= now < _INF:
@@ -446,10 +511,7 @@ class Machine(Generic[T]):
         self._state = state
         self._last_error = None
         if outcome is _SUCCEEDED:
-            self._advance(Event.SUCCESS)
-            if _debug():
-                self._log_end(show_state(state), "succeeded")
-            return Succeed(entity)
+            return self._succeeded(entity, state)
         read_message = spec.message
         if read_message is not None:  # Spec.read_message, inlined
             try:
@@ -459,40 +521,28 @@ class Machine(Generic[T]):
             except Exception as exc:
                 raise spec.unreadable("read the message of", entity, exc) from exc
             self._message = message
-        if (
-            state.__class__ is not str
-            and isinstance(state, float)
-            and state != state
-            and outcome is not Outcome.FAILED
-        ):  # rule: a NaN state cannot be matched by any set, so it cannot be waited on
-            raise spec.unreadable("judge", entity, ValueError("its state is NaN"))
-        if outcome is not _STILL_GOING:
-            self._advance(Event.FAILURE)
-            if _debug():
-                self._log_end(self._what(), "failed")
-            return self._fail(entity, state, outcome)
+        if outcome is not _STILL_GOING or (state.__class__ is not str and _is_nan(state)):
+            return self._ended(entity, state, outcome)
         if retry_after is None and spec.retry_after is not None:
             retry_after = spec.read_retry_after(entity)
-        linear = self._linear
-        if linear is None or retry_after is not None or self._final:
-            return self._again(now, retry_after)
-        # The deadline is worked out on each poll rather than kept: one float fewer held
-        # by every wait in progress. It is the same sum, so the same value, every time.
-        timeout = self.policy._seconds
-        left = _INF if timeout is None else self._start + timeout - now
-        if left <= 0.0:  # the deadline has come
-            return self._again(now, retry_after)
-        # The common poll, made often enough to be worth its own copy of _again: tarry's
-        # Linear backoff without a hint, and no cut to the deadline. The actions and the
-        # draws from rng are the same as _again's (a test holds them equal).
-        n = self._attempts
-        delay = linear._top if n >= linear._capped_from else n * linear.step
-        if linear.jitter:
-            delay += self._rng.random() * linear.jitter
-        if delay < left:
-            self._previous = delay
-            return delay
-        return self._schedule(now, delay)
+        return self._again(now, retry_after)
+
+    def _succeeded(self, entity: T, state: Hashable) -> Succeed[T]:
+        self._advance(Event.SUCCESS)
+        if _debug():
+            self._log_end(show_state(state), "succeeded")
+        return Succeed(entity)
+
+    def _ended(self, entity: T, state: Hashable, outcome: Outcome) -> Fail:
+        """A poll whose outcome is a failure, or whose state is NaN (an error unless the
+        spec's failure test already caught it: no set can match NaN, so no wait on it
+        could ever end)."""
+        if outcome is _STILL_GOING or (outcome is not _FAILED and _is_nan(state)):
+            raise self.spec.unreadable("judge", entity, ValueError("its state is NaN"))
+        self._advance(Event.FAILURE)
+        if _debug():
+            self._log_end(self._what(), "failed")
+        return self._fail(entity, state, outcome)
 
     def _poll_failed(self, error: Exception, now: float, retry_after: float | None = None) -> Step:
         if self._phase is not _WAITING:
@@ -574,13 +624,13 @@ class Machine(Generic[T]):
         if delay >= left:  # the next poll is the final one
             delay = left if left > 0.0 else 0.0
             self._final = True
+            self._linear = None  # the final poll takes the full path
         self._previous = delay
         return delay
 
     def _left(self, now: float) -> float:
         """The time from ``now`` to the deadline; infinite with no deadline."""
-        timeout = self.policy._seconds
-        return _INF if timeout is None else self._start + timeout - now
+        return self._deadline - now
 
     def _checked_now(self, now: object) -> float:
         """``now`` as a float, if it is a time that can follow the last one (rule 8)."""
@@ -612,7 +662,7 @@ class Machine(Generic[T]):
 
     def _time_out(self, now: float) -> TimeOut:
         timeout = self.policy._seconds or 0.0
-        elapsed = max(now - self._start, 0.0)
+        elapsed = max(now - (self._deadline - timeout), 0.0)
         text = f"timed out after {timedelta(seconds=timeout)}: {self._last_words()}"
         entity = None if self._entity is _NO_ENTITY else self._entity
         return TimeOut(
@@ -653,6 +703,8 @@ class Machine(Generic[T]):
             raise UsageError(
                 f"cannot take {event.value!r} in phase {self._phase.value!r}"
             ) from None
+        if self._phase is not _WAITING:
+            self._linear = None  # an ended wait's polls take the full path, which refuses them
 
     def _expect_waiting(self) -> None:
         if self._phase is not _WAITING:
@@ -682,6 +734,10 @@ class Machine(Generic[T]):
     def _log_end(self, what: str, ending: str) -> None:
         """The debug line of the poll that ends the wait."""
         logger.debug("%s: poll %d: %s; %s", self.spec.name, self._attempts, what, ending)
+
+
+def _is_nan(state: object) -> bool:
+    return isinstance(state, float) and state != state
 
 
 def _debug() -> bool:
