@@ -343,14 +343,14 @@ class Machine(Generic[T]):
         # The common poll has its own short path in _polled, taken while this is set:
         # tarry's Linear, fed by a real random.Random, always gives a finite,
         # non-negative float, computed in line, unchecked; the spec is judged by one
-        # look-up. It is cleared when the wait ends and before
-        # the final poll, so those polls take the full path.
+        # look-up. It is cleared before the final poll and when the wait ends, so those
+        # polls take the full path.
         backoff = policy.backoff
         self._linear = (
             backoff
             if type(backoff) is Linear
             and type(self._rng) in _OWN_RNGS
-            and not _debug()  # the debug log's lines come from _again
+            and not logger.isEnabledFor(logging.DEBUG)  # its lines come from _again
             and backoff._top + backoff.jitter < _INF
             and spec._outcomes is not None
             else None
@@ -421,7 +421,9 @@ class Machine(Generic[T]):
         self._phase = _WAITING  # as TRANSITIONS has it (asserted at the end of this module)
         self._now = now
         timeout = self.policy._seconds
-        self._deadline = _INF if timeout is None else now + timeout
+        self._deadline = deadline = _INF if timeout is None else now + timeout
+        if retry_after is None and now < deadline:  # poll at once: _schedule, in line
+            return 0.0
         return self._schedule(now, 0.0 if retry_after is None else self._hinted(0.0, retry_after))
 
     def _polled(self, entity: T, now: float, retry_after: float | None = None) -> Step:
@@ -466,7 +468,7 @@ class Machine(Generic[T]):
         if read_message is not None:  # Spec.read_message, inlined
             try:
                 message = read_message(entity)
-                if message is not None and message.__class__ is not str:
+                if message.__class__ is not str and message is not None:
                     message = str(message)
             except Exception as exc:
                 raise spec.unreadable("read the message of", entity, exc) from exc
@@ -516,7 +518,7 @@ class Machine(Generic[T]):
         if read_message is not None:  # Spec.read_message, inlined
             try:
                 message = read_message(entity)
-                if message is not None and message.__class__ is not str:
+                if message.__class__ is not str and message is not None:
                     message = str(message)
             except Exception as exc:
                 raise spec.unreadable("read the message of", entity, exc) from exc
@@ -528,8 +530,9 @@ class Machine(Generic[T]):
         return self._again(now, retry_after)
 
     def _succeeded(self, entity: T, state: Hashable) -> Succeed[T]:
-        self._advance(Event.SUCCESS)
-        if _debug():
+        self._phase = _SUCCEEDED_PHASE  # from WAITING, as TRANSITIONS has it (asserted below)
+        self._linear = None
+        if logger.isEnabledFor(logging.DEBUG):
             self._log_end(show_state(state), "succeeded")
         return Succeed(entity)
 
@@ -748,6 +751,7 @@ def _debug() -> bool:
 # The fast paths in Machine._begin and _again rely on these transitions staying put.
 _NEW = Phase.NEW
 _WAITING = Phase.WAITING
+_SUCCEEDED_PHASE = Phase.SUCCEEDED
 _INF = math.inf
 _SUCCEEDED = Outcome.SUCCEEDED
 _FAILED = Outcome.FAILED
@@ -755,3 +759,4 @@ _STILL_GOING = Outcome.STILL_GOING
 assert TRANSITIONS[Phase.NEW, Event.START] is Phase.WAITING
 assert TRANSITIONS[Phase.WAITING, Event.STILL_GOING] is Phase.WAITING
 assert TRANSITIONS[Phase.WAITING, Event.TRANSIENT_ERROR] is Phase.WAITING
+assert TRANSITIONS[Phase.WAITING, Event.SUCCESS] is Phase.SUCCEEDED
