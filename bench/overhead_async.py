@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import random
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, ClassVar
 
 import _candidate
 from _common import (
@@ -70,6 +71,63 @@ async def floor(op: Operation, clock: Yield) -> object:
         await sleep(1.0)
 
 
+class Bound:
+    """The least a decision made through a spec does per poll: a bound, not a waiter.
+
+    It reads the state and the message through the spec's functions, judges the state
+    with one look-up, counts the poll, keeps what it saw, draws ``Linear``'s delay and
+    jitter and checks the deadline, as tarry's machine does on its common poll. Unlike
+    the machine it checks none of its inputs and has no phase, hint, final poll,
+    failure or timeout to give: what tarry costs above this row is what those cost.
+    """
+
+    __slots__ = ("attempts", "deadline", "entity", "message", "now", "state")
+
+    OUTCOMES: ClassVar[dict[object, bool]] = {RUNNING: True, "ERROR": False, "TERMINATED": False}
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+        self.deadline = now + TIMEOUT
+        self.attempts = 0
+        self.entity: object = None
+        self.state: object = None
+        self.message: object = None
+
+    def polled(self, entity: Entity, now: float) -> float | None:
+        """The delay before the next poll, or None when the operation is done."""
+        if not self.now <= now < self.deadline:
+            raise RuntimeError("the bound does not time out")
+        self.now = now
+        state = SPEC.state(entity)
+        outcome = Bound.OUTCOMES.get(state)
+        self.attempts = n = self.attempts + 1
+        self.entity = entity
+        self.state = state
+        if outcome:
+            return None
+        self.message = SPEC.message(entity)  # type: ignore[misc]
+        if outcome is not None:
+            raise RuntimeError(f"failed: {state}")
+        delay = (10.0 if n >= 10 else n * 1.0) + _JITTER.random()
+        return delay if delay < self.deadline - now else self.deadline - now
+
+
+_JITTER = random.Random()
+
+
+async def bound(op: Operation, clock: Yield) -> object:
+    """``Bound`` driven as tarry's driver drives its machine, first sleep included."""
+    poll, sleep, now = op.apoll, clock.sleep, clock.now
+    decision = Bound(now())
+    await sleep(0.0)
+    while True:
+        entity = await poll()
+        delay = decision.polled(entity, now())
+        if delay is None:
+            return entity
+        await sleep(delay)
+
+
 def tarry_wait_with(t: Any) -> AsyncWaiter:
     """``t.async_wait`` on the counted clock, ``t`` being the tarry package to measure."""
     spec = make_spec(t)
@@ -104,8 +162,10 @@ def tenacity_wait(op: Operation, clock: Yield) -> Awaitable[object]:
 
 
 FLOOR = "plain loop, sleep(0) per poll (floor)"
+BOUND = "bound: the least decision through a spec (no checks)"
 CONTENDERS: dict[str, AsyncWaiter] = {
     FLOOR: floor,
+    BOUND: bound,
     "tarry.async_wait": tarry_wait,
     "tenacity.AsyncRetrying": tenacity_wait,
 }

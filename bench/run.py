@@ -159,13 +159,26 @@ def sync_section(sizes: Sizes, strict: bool) -> Section:
     return section
 
 
+BOUND_NOTE = (
+    "The *bound* row is not a waiter: it does only what tarry's machine must do on a "
+    "common poll (read the state and the message through the spec's functions, judge "
+    "the state with one look-up, count the poll, keep what it saw, draw the backoff's "
+    "delay and jitter, compare it with the deadline), with no check of its inputs and "
+    "nothing for failures, hints, the final poll or request budgets, driven as tarry's "
+    "driver drives its machine (a first 0 s sleep included; see `Bound` in "
+    "bench/overhead_async.py). What tarry costs above it is what those checks and "
+    "features cost."
+)
+
+
 def async_section(sizes: Sizes, strict: bool) -> Section:
     results, missing = overhead_async.run_overhead(
         list(sizes.async_ks), sizes.async_rounds, sizes.target, strict
     )
     note = (
         "One wait at a time; every contender sleeps through the same counted sleep, "
-        "which is the running library's `sleep(0)`: one trip through the scheduler per poll."
+        "which is the running library's `sleep(0)`: one trip through the scheduler per poll. "
+        + BOUND_NOTE
     )
     if missing:
         note += " Not run (package missing): " + ", ".join(missing) + "."
@@ -204,7 +217,8 @@ def scale_section(sizes: Sizes, strict: bool) -> Section:
         f"Wall time is the {rounds}; peak per waiter is tracemalloc's peak during "
         "a separate traced run, minus what was traced before the waits began, divided by "
         "the number of waits (the operations themselves are allocated before). Each poll "
-        f"yields once (`sleep(0)`). tenacity runs only up to {sizes.tenacity_max:,} waits.",
+        f"yields once (`sleep(0)`). tenacity runs only up to {sizes.tenacity_max:,} waits. "
+        + BOUND_NOTE,
         overhead_async.SCALE_HEADER,
         rows,
     )
