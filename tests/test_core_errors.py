@@ -230,6 +230,18 @@ def test_a_finished_machine_refuses_polls_well_before_its_deadline(kind: str) ->
     assert m.phase.value == kind
 
 
+def test_spec_and_policy_are_fixed_for_a_machines_life() -> None:
+    """The deadline is set from the policy at start and the short path chosen from both
+    when the machine is made: neither can be swapped afterwards."""
+    m = started()
+    with pytest.raises(AttributeError):
+        m.policy = Policy()  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        m.spec = SPEC  # type: ignore[misc]
+    assert m.policy.timeout == 1200
+    assert m.spec is SPEC
+
+
 def test_usage_error_is_a_runtime_error() -> None:
     """UsageError is the caller's fault and a RuntimeError, not an operation outcome."""
     assert issubclass(UsageError, RuntimeError)

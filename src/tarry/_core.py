@@ -321,11 +321,11 @@ class Machine(Generic[T]):
         "_message",
         "_now",
         "_phase",
+        "_policy",
         "_previous",
         "_rng",
+        "_spec",
         "_state",
-        "policy",
-        "spec",
     )
 
     def __init__(
@@ -337,8 +337,8 @@ class Machine(Generic[T]):
         if not isinstance(policy, Policy):
             raise TypeError(f"policy must be a tarry.Policy, not {type(policy).__name__}")
         check_rng(rng)
-        self.spec = spec
-        self.policy = policy
+        self._spec = spec
+        self._policy = policy
         self._rng = _SHARED_RNG if rng is None else rng
         # The common poll has its own short path in _polled, taken while this is set:
         # tarry's Linear, fed by a real random.Random, always gives a finite,
@@ -369,6 +369,17 @@ class Machine(Generic[T]):
     # -- what the driver can read -------------------------------------------------------
 
     @property
+    def spec(self) -> Spec[T]:
+        """How the operation is read: fixed for the machine's life."""
+        return self._spec
+
+    @property
+    def policy(self) -> Policy:
+        """How the wait waits: fixed for the machine's life (the deadline is set from
+        it at ``start``)."""
+        return self._policy
+
+    @property
     def phase(self) -> Phase:
         return self._phase
 
@@ -381,7 +392,7 @@ class Machine(Generic[T]):
     def deadline(self) -> float | None:
         """The monotonic time at which the wait ends, or None with no timeout (or before
         ``start``)."""
-        if self.policy._seconds is None or self._phase is Phase.NEW:
+        if self._policy._seconds is None or self._phase is Phase.NEW:
             return None
         return self._deadline
 
@@ -409,7 +420,7 @@ class Machine(Generic[T]):
         if deadline is None:
             return _poll_after(PollAfter, (step, None, False))
         budget = deadline - self._now - step  # rule 5: the time left after the sleep
-        floor = self.policy._floor
+        floor = self._policy._floor
         final = self._final
         return _poll_after(PollAfter, (step, budget if budget > floor else floor, final))
 
@@ -420,7 +431,7 @@ class Machine(Generic[T]):
             now = self._checked_now(now)
         self._phase = _WAITING  # as TRANSITIONS has it (asserted at the end of this module)
         self._now = now
-        timeout = self.policy._seconds
+        timeout = self._policy._seconds
         self._deadline = deadline = _INF if timeout is None else now + timeout
         if retry_after is None and now < deadline:  # poll at once: _schedule, in line
             return 0.0
@@ -447,7 +458,7 @@ class Machine(Generic[T]):
         # The common poll: still waiting, a good time before the deadline, tarry's Linear
         # backoff, a spec of state sets (see _linear), and no hint.
         self._now = now
-        spec = self.spec
+        spec = self._spec
         try:
             state = spec.state(entity)
         except Exception as exc:
@@ -493,7 +504,7 @@ class Machine(Generic[T]):
         if now.__class__ is not float or not self._now <= now < _INF:
             now = self._checked_now(now)
         self._now = now
-        spec = self.spec
+        spec = self._spec
         try:
             state = spec.state(entity)
         except Exception as exc:
@@ -541,7 +552,7 @@ class Machine(Generic[T]):
         spec's failure test already caught it: no set can match NaN, so no wait on it
         could ever end)."""
         if outcome is _STILL_GOING or (outcome is not _FAILED and _is_nan(state)):
-            raise self.spec.unreadable("judge", entity, ValueError("its state is NaN"))
+            raise self._spec.unreadable("judge", entity, ValueError("its state is NaN"))
         self._advance(Event.FAILURE)
         if _debug():
             self._log_end(self._what(), "failed")
@@ -555,7 +566,7 @@ class Machine(Generic[T]):
         self._now = now
         self._attempts += 1
         try:
-            transient: object = self.policy._is_transient(error)
+            transient: object = self._policy._is_transient(error)
             if transient.__class__ is not bool and inspect.isawaitable(transient):
                 if inspect.iscoroutine(transient):
                     transient.close()  # it will never run: close it so Python does not warn
@@ -586,7 +597,7 @@ class Machine(Generic[T]):
         if deadline is None:
             return None
         left = deadline - now
-        floor = self.policy._floor
+        floor = self._policy._floor
         budget = left if left > floor else floor
         return budget if budget <= LONGEST_REQUEST else LONGEST_REQUEST
 
@@ -604,7 +615,7 @@ class Machine(Generic[T]):
         # of this module): the table lookup is skipped on the per-poll path.
         # Every poll that does not end the wait is followed by one sleep, so the attempts
         # so far number this sleep too.
-        delay = self.policy.backoff.delay(self._attempts, self._previous, self._rng)
+        delay = self._policy.backoff.delay(self._attempts, self._previous, self._rng)
         if delay.__class__ is not float or not 0.0 <= delay < _INF:
             if not _is_delay(delay):
                 raise ValueError(f"backoff gave an invalid delay: {_brief(delay)}")
@@ -618,7 +629,7 @@ class Machine(Generic[T]):
 
     def _hinted(self, delay: float, hint: object) -> float:
         """``delay`` raised to a server's hint, if the hint makes sense (rule 4)."""
-        cleaned = _clean_hint(hint, self.policy._max_hint)
+        cleaned = _clean_hint(hint, self._policy._max_hint)
         return cleaned if cleaned is not None and cleaned > delay else delay
 
     def _schedule(self, now: float, delay: float) -> float:
@@ -653,7 +664,7 @@ class Machine(Generic[T]):
         return seconds
 
     def _fail(self, entity: T, state: Hashable | None, outcome: Outcome) -> Fail:
-        spec = self.spec
+        spec = self._spec
         got = _cut(show_state(state))
         if outcome is Outcome.UNEXPECTED:
             got += " (not a state it passes through on the way)"
@@ -664,7 +675,9 @@ class Machine(Generic[T]):
         return Fail(entity, state, message, text)
 
     def _time_out(self, now: float) -> TimeOut:
-        timeout = self.policy._seconds or 0.0
+        timeout = self._policy._seconds or 0.0
+        # From the deadline (start + timeout, the one time kept): now - start up to the
+        # rounding of that sum, far under a microsecond for any timeout a wait has.
         elapsed = max(now - (self._deadline - timeout), 0.0)
         text = f"timed out after {timedelta(seconds=timeout)}: {self._last_words()}"
         entity = None if self._entity is _NO_ENTITY else self._entity
@@ -686,7 +699,7 @@ class Machine(Generic[T]):
 
     def _last_words(self) -> str:
         """What the timeout message ends with: the last error, else the last message."""
-        name = _cut(self.spec.name)
+        name = _cut(self._spec.name)
         if self._last_error is not None:
             error = self._last_error
             detail = _cut(_show_error(error))
@@ -727,7 +740,7 @@ class Machine(Generic[T]):
         final = ", the final poll" if self._final else ""
         logger.debug(
             "%s: poll %d: %s; next poll in %.3f s%s",
-            self.spec.name,
+            self._spec.name,
             self._attempts,
             self._what(),
             delay,
@@ -736,7 +749,7 @@ class Machine(Generic[T]):
 
     def _log_end(self, what: str, ending: str) -> None:
         """The debug line of the poll that ends the wait."""
-        logger.debug("%s: poll %d: %s; %s", self.spec.name, self._attempts, what, ending)
+        logger.debug("%s: poll %d: %s; %s", self._spec.name, self._attempts, what, ending)
 
 
 def _is_nan(state: object) -> bool:

@@ -162,14 +162,18 @@ def _transport(
     )
 
 
+_HTTPX_BUILDS = (httpx.Client.build_request, httpx.AsyncClient.build_request)
+"""httpx's own: a client class with its own may send a link elsewhere."""
+
+
 def _absolute(client: httpx.Client | httpx.AsyncClient, url: str) -> tuple[str, httpx.URL]:
     """Where the client sends ``url`` (on its ``base_url`` if relative; the query aside,
     as only the origin is read from it), and ``url`` parsed, which the first poll reuses:
     a parse costs more than the rest of making a request."""
     try:
         link = httpx.URL(url)
-        if link.is_absolute_url:  # what the client would send, up to the query
-            return str(link), link
+        if link.is_absolute_url and type(client).build_request in _HTTPX_BUILDS:
+            return str(link), link  # httpx sends an absolute link there, query aside
         return str(client.build_request("GET", link).url), link
     except httpx.InvalidURL as exc:
         raise ValueError(f"not a usable URL: {redact(url)}: {exc}") from None

@@ -69,39 +69,6 @@ def _extras(source: Extras, what: str) -> Mapping[str, str] | None:
     return value
 
 
-class ResponseHeaders(Mapping[str, str]):
-    """A response's headers, names in lower case and repeated ones joined with ", ",
-    decoded from httpx's only when first read: most polls never look at them, and
-    decoding every header costs more than a poll's own bookkeeping."""
-
-    __slots__ = ("_read", "_source")
-
-    def __init__(self, source: httpx.Headers) -> None:
-        self._source = source
-        self._read: dict[str, str] | None = None
-
-    def _decoded(self) -> dict[str, str]:
-        read = self._read
-        if read is None:  # httpx gives the names in lower case, repeats joined
-            read = self._read = dict(self._source.items())
-        return read
-
-    def __getitem__(self, name: str) -> str:
-        return self._decoded()[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._decoded())
-
-    def __len__(self) -> int:
-        return len(self._decoded())
-
-    def __repr__(self) -> str:
-        return repr(self._decoded())
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (dict, (self._decoded(),))
-
-
 def _describe(
     method: str, url: str, response: httpx.Response, content: bytes
 ) -> tuple[str, str | None]:
@@ -126,7 +93,7 @@ def classify(
     retry_after = parse_retry_after(response.headers.get("retry-after"))
     shown = redact(url)
     if 200 <= status < 300:
-        headers = ResponseHeaders(response.headers)
+        headers = dict(response.headers.items())  # names in lower case, repeats joined
         return Answer(method, url, shown, status, headers, content, retry_after)
     text, found = _describe(method, shown, response, content)
     if status in TRANSIENT_STATUSES:
@@ -223,22 +190,29 @@ class Transport:
         """``link`` is ``text`` parsed: the next request for ``text`` uses it."""
         self._last_link = (text, link)
 
-    def _parse(self, text: str) -> httpx.URL:
-        """``httpx.URL(text)``, reusing the last parse when the link is the same."""
+    def _parse(self, req: Req, followed: int) -> httpx.URL:
+        """``httpx.URL(req.url)``, reusing the last parse when the link is the same.
+
+        Only the links a flow polls are kept, which the flow keeps too; a redirect's
+        target or a result's location, which may be signed, is parsed and let go.
+        """
+        text = req.url
         last = self._last_link
         if last is not None and (text is last[0] or text == last[0]):
             return last[1]
         link = httpx.URL(text)
-        self._last_link = (text, link)
+        if not followed and not req.final:  # not a redirect's target nor a result
+            self._last_link = (text, link)
         return link
 
-    def build(self, req: Req) -> _Sending:
-        """The httpx request for ``req``: hook headers and params, timeout, no stray credentials."""
+    def build(self, req: Req, followed: int = 0) -> _Sending:
+        """The httpx request for ``req`` (after ``followed`` redirects in this poll): hook
+        headers and params, timeout, no stray credentials."""
         budget = request_timeout()
         timeout: Any = httpx.USE_CLIENT_DEFAULT if budget is None else budget
         params = _extras(self.params, "params")
         try:
-            link = self._parse(req.url)
+            link = self._parse(req, followed)
             own = link.query
             request = self.client.build_request(
                 req.method, link, headers=_extras(self.headers, "headers"), timeout=timeout
@@ -327,8 +301,8 @@ class Transport:
         """One request, redirects followed, read and classified."""
         client = self.client
         assert isinstance(client, httpx.Client)
-        for _ in range(MAX_REDIRECTS + 1):
-            sending = self.build(req)
+        for followed in range(MAX_REDIRECTS + 1):
+            sending = self.build(req, followed)
             try:
                 # Redirects are ours to follow (origin-checked in _redirect): a client made
                 # with follow_redirects=True would take cookies and API keys abroad.
@@ -363,8 +337,8 @@ class Transport:
         """The async twin of ``send``."""
         client = self.client
         assert isinstance(client, httpx.AsyncClient)
-        for _ in range(MAX_REDIRECTS + 1):
-            sending = self.build(req)
+        for followed in range(MAX_REDIRECTS + 1):
+            sending = self.build(req, followed)
             try:
                 response = await client.send(
                     sending.request, stream=True, auth=sending.auth, follow_redirects=False
