@@ -183,18 +183,22 @@ def test_start_twice_is_a_usage_error() -> None:
         m.start(1.0)
 
 
-def _ended(kind: str) -> Machine[Cluster]:
-    m = started(timeout=10, retry_on=KeyError)
+def _end(m: Machine[Cluster], kind: str, at: float) -> Machine[Cluster]:
+    """End ``m`` (started at 0 with a 10 s timeout or more) the way ``kind`` says."""
     if kind == "succeeded":
-        m.polled(Cluster("RUNNING"), 0.0)
+        m.polled(Cluster("RUNNING"), at)
     elif kind == "failed":
-        m.polled(Cluster("ERROR"), 0.0)
+        m.polled(Cluster("ERROR"), at)
     elif kind == "timed out":
         m.polled(Cluster("PENDING"), 11.0)
     else:
-        m.poll_failed(ValueError(), 0.0)
+        m.poll_failed(ValueError(), at)
     assert m.phase.value == kind
     return m
+
+
+def _ended(kind: str) -> Machine[Cluster]:
+    return _end(started(timeout=10, retry_on=KeyError), kind, 0.0)
 
 
 @pytest.mark.parametrize("kind", ["succeeded", "failed", "timed out", "errored"])
@@ -214,25 +218,20 @@ def test_a_finished_machine_stays_finished(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["succeeded", "failed", "errored"])
 def test_a_finished_machine_refuses_polls_well_before_its_deadline(kind: str) -> None:
-    """The common poll's short path (tarry's Linear, a spec of state sets, a time well
-    inside the deadline) refuses a finished wait too."""
+    """The common poll's one test (tarry's Linear, a spec of state sets, a time well
+    inside the deadline) lets no poll through to a finished wait either."""
     m = Machine(SPEC, Policy(timeout=1200, retry_on=KeyError), random.Random(0))
     m.start(0.0)
-    assert m._linear is not None  # the short path is on while the wait goes on
-    if kind == "succeeded":
-        m.polled(Cluster("RUNNING"), 1.0)
-    elif kind == "failed":
-        m.polled(Cluster("ERROR"), 1.0)
-    else:
-        m.poll_failed(ValueError(), 1.0)
+    assert m._linear is not None  # the common poll's test can pass while the wait goes on
+    _end(m, kind, 1.0)
     with pytest.raises(UsageError, match=rf"the wait is over \({kind}\)"):
         m.polled(Cluster("PENDING"), 2.0)
     assert m.phase.value == kind
 
 
 def test_spec_and_policy_are_fixed_for_a_machines_life() -> None:
-    """The deadline is set from the policy at start and the short path chosen from both
-    when the machine is made: neither can be swapped afterwards."""
+    """The deadline is set from the policy at start, and whether the common poll may skip
+    its checks is settled from both when the machine is made: neither can be swapped."""
     m = started()
     with pytest.raises(AttributeError):
         m.policy = Policy()  # type: ignore[misc]

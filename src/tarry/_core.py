@@ -68,8 +68,7 @@ tarry's own drivers call ``_begin``, ``_polled`` and ``_poll_failed``, which ans
 still-going poll with the bare delay (a ``Step``) rather than a ``PollAfter``; a spec of
 state sets alone is judged by one dict look-up; and the common poll (a wait going on,
 well before its deadline, with tarry's ``Linear`` backoff, a spec of state sets and no
-hint) has its own short path through ``_polled``: one test instead of the full path's
-checks, and the backoff computed in line.
+hint) passes one test instead of the checks, and computes its backoff in line.
 """
 
 from __future__ import annotations
@@ -340,11 +339,11 @@ class Machine(Generic[T]):
         self._spec = spec
         self._policy = policy
         self._rng = _SHARED_RNG if rng is None else rng
-        # The common poll has its own short path in _polled, taken while this is set:
-        # tarry's Linear, fed by a real random.Random, always gives a finite,
-        # non-negative float, computed in line, unchecked; the spec is judged by one
-        # look-up. It is cleared before the final poll and when the wait ends, so those
-        # polls take the full path.
+        # While this is set, the common poll skips the checks in _polled and computes
+        # its delay in line: tarry's Linear, fed by a real random.Random, always gives a
+        # finite, non-negative float, and a spec of state sets is judged by one look-up.
+        # It is cleared before the final poll and when the wait ends, so those polls
+        # are checked in full.
         backoff = policy.backoff
         self._linear = (
             backoff
@@ -440,12 +439,12 @@ class Machine(Generic[T]):
     def _polled(self, entity: T, now: float, retry_after: float | None = None) -> Step:
         """``polled``. This runs once per poll, so the spec's readers are inlined here
         (same errors as ``Spec.read_state`` and ``Spec.judge``), enum members are module
-        constants, and the common poll takes a short path; the others, the full one.
+        constants, and the common poll skips the checks and computes its delay in line.
 
-        The short path's one test stands for the full path's checks: ``_linear`` is set
-        only while the wait goes on and the final poll is not next, and a float ``now``
-        from the last one up to (not at) the deadline is a valid time, with time left.
-        The actions and the draws from rng are the full path's (a test holds them equal).
+        The common poll's one test stands for the checks: ``_linear`` is set only while
+        the wait goes on and the final poll is not next, and a float ``now`` from the
+        last one up to (not at) the deadline is a valid time, with time left. Its
+        actions and draws from rng are ``_again``'s (a test holds them equal).
         """
         linear = self._linear
         if (
@@ -454,17 +453,23 @@ class Machine(Generic[T]):
             or now.__class__ is not float
             or not self._now <= now < self._deadline
         ):
-            return self._polled_in_full(entity, now, retry_after)
-        # The common poll: still waiting, a good time before the deadline, tarry's Linear
-        # backoff, a spec of state sets (see _linear), and no hint.
+            if self._phase is not _WAITING:
+                self._expect_waiting()
+            if now.__class__ is not float or not self._now <= now < _INF:
+                now = self._checked_now(now)
+            linear = None  # not the common poll: _again decides
         self._now = now
         spec = self._spec
         try:
             state = spec.state(entity)
         except Exception as exc:
             raise spec.unreadable("read the state of", entity, exc) from exc
+        outcomes = spec._outcomes
         try:
-            outcome = spec._outcomes.get(state, _STILL_GOING)  # type: ignore[union-attr]
+            if outcomes is not None:  # a spec of state sets alone: one look-up, no call
+                outcome = outcomes.get(state, _STILL_GOING)
+            else:
+                outcome = spec._classify(entity, state)
         except Exception as exc:
             if isinstance(exc, TypeError):  # most likely an unhashable state
                 spec.read_state(entity)
@@ -486,59 +491,18 @@ class Machine(Generic[T]):
             self._message = message
         if outcome is not _STILL_GOING or (state.__class__ is not str and _is_nan(state)):
             return self._ended(entity, state, outcome)
-        if spec.retry_after is not None:
-            hint = spec.read_retry_after(entity)
-            if hint is not None:
-                return self._again(now, hint)
+        if retry_after is None and spec.retry_after is not None:
+            retry_after = spec.read_retry_after(entity)
+        if linear is None or retry_after is not None:
+            return self._again(now, retry_after)
+        # The common poll's own copy of _again: Linear's delay with its jitter, and no
+        # cut to the deadline. The last delay is not kept: Linear never reads it.
         delay = linear._top if n >= linear._capped_from else n * linear.step
         if linear.jitter:
             delay += self._rng.random() * linear.jitter
         if delay < self._deadline - now:
             return delay
         return self._schedule(now, delay)
-
-    def _polled_in_full(self, entity: T, now: float, retry_after: float | None) -> Step:
-        """``_polled`` for any poll, checked in full."""
-        if self._phase is not _WAITING:
-            self._expect_waiting()
-        if now.__class__ is not float or not self._now <= now < _INF:
-            now = self._checked_now(now)
-        self._now = now
-        spec = self._spec
-        try:
-            state = spec.state(entity)
-        except Exception as exc:
-            raise spec.unreadable("read the state of", entity, exc) from exc
-        outcomes = spec._outcomes
-        try:
-            if outcomes is not None:  # a spec of state sets alone: one look-up, no call
-                outcome = outcomes.get(state, _STILL_GOING)
-            else:
-                outcome = spec._classify(entity, state)
-        except Exception as exc:
-            if isinstance(exc, TypeError):  # most likely an unhashable state
-                spec.read_state(entity)
-            raise spec.unreadable("judge", entity, exc) from exc
-        self._attempts += 1
-        self._entity = entity
-        self._state = state
-        self._last_error = None
-        if outcome is _SUCCEEDED:
-            return self._succeeded(entity, state)
-        read_message = spec.message
-        if read_message is not None:  # Spec.read_message, inlined
-            try:
-                message = read_message(entity)
-                if message.__class__ is not str and message is not None:
-                    message = str(message)
-            except Exception as exc:
-                raise spec.unreadable("read the message of", entity, exc) from exc
-            self._message = message
-        if outcome is not _STILL_GOING or (state.__class__ is not str and _is_nan(state)):
-            return self._ended(entity, state, outcome)
-        if retry_after is None and spec.retry_after is not None:
-            retry_after = spec.read_retry_after(entity)
-        return self._again(now, retry_after)
 
     def _succeeded(self, entity: T, state: Hashable) -> Succeed[T]:
         self._phase = _SUCCEEDED_PHASE  # from WAITING, as TRANSITIONS has it (asserted below)
