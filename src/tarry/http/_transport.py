@@ -242,7 +242,6 @@ class Transport:
             origin = Origin(scheme, host, port)
             if origin not in guard.allowed:
                 raise guard.refusal(origin, str(url), link="URL", found_by=(req.method, req.url))
-        if not home:
             for name in list(request.headers.keys()):
                 if is_sensitive(name, self.sensitive):
                     del request.headers[name]
