@@ -470,8 +470,6 @@ def test_interrupt_exits_130_without_a_traceback(server: OperationsServer) -> No
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
-        # A shell that started the tests in the background ignores SIGINT in its children.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     try:
         assert process.stderr is not None
@@ -652,7 +650,6 @@ def test_serve_prints_instructions_that_work_and_stops_on_sigint() -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=ENV,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as process:
         assert process.stdout is not None
         assert process.stderr is not None
